@@ -1,0 +1,149 @@
+package actions_test
+
+import (
+	"errors"
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/sethvargo/go-githubactions"
+
+	"github.com/asc-auth/action/internal/actions"
+	"github.com/asc-auth/action/internal/actions/actionstest"
+	"github.com/asc-auth/action/internal/runnersim"
+)
+
+func TestInput(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, env, value string
+		wantRaw, want    string
+	}{
+		{name: "key-id", env: "INPUT_KEY-ID", value: "  ABC123\n", wantRaw: "  ABC123\n", want: "ABC123"},
+		{name: "Issuer ID", env: "INPUT_ISSUER_ID", value: "x", wantRaw: "x", want: "x"},
+		{name: "missing", env: "INPUT_OTHER", value: "x", wantRaw: "", want: ""},
+		{name: "private-key", env: "INPUT_PRIVATE-KEY", value: "-----BEGIN-----\nAB\n-----END-----\n", wantRaw: "-----BEGIN-----\nAB\n-----END-----\n", want: "-----BEGIN-----\nAB\n-----END-----"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := actionstest.New(t)
+			r.Setenv(tt.env, tt.value)
+			rt := r.Runtime()
+			if got := rt.RawInput(tt.name); got != tt.wantRaw {
+				t.Errorf("RawInput(%q) = %q, want %q", tt.name, got, tt.wantRaw)
+			}
+			if got := rt.Input(tt.name); got != tt.want {
+				t.Errorf("Input(%q) = %q, want %q", tt.name, got, tt.want)
+			}
+			// Input must agree with go-githubactions' GetInput.
+			gha := githubactions.New(githubactions.WithGetenv(r.Getenv), githubactions.WithWriter(io.Discard))
+			if got, want := rt.Input(tt.name), gha.GetInput(tt.name); got != want {
+				t.Errorf("Input(%q) = %q, go-githubactions GetInput = %q", tt.name, got, want)
+			}
+		})
+	}
+}
+
+func TestInputBool(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		value   string
+		want    bool
+		wantErr bool
+	}{
+		{value: "true", want: true},
+		{value: "True", want: true},
+		{value: "TRUE", want: true},
+		{value: " true\n", want: true},
+		{value: "false"},
+		{value: "False"},
+		{value: "FALSE"},
+		{value: ""},
+		{value: "yes", wantErr: true},
+		{value: "1", wantErr: true},
+		{value: "tRUE", wantErr: true},
+		{value: "On", wantErr: true},
+		{value: "s3cr3t-pasted-here", wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.value, func(t *testing.T) {
+			t.Parallel()
+			r := actionstest.New(t)
+			r.SetInput("dry-run", tt.value)
+			got, err := r.Runtime().InputBool("dry-run")
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("InputBool() error = %v, wantErr %v", err, tt.wantErr)
+			}
+			if got != tt.want {
+				t.Errorf("InputBool() = %v, want %v", got, tt.want)
+			}
+			if err == nil {
+				return
+			}
+			var ie *actions.InputError
+			if !errors.As(err, &ie) || ie.Name != "dry-run" {
+				t.Errorf("error %v is not an *InputError for dry-run", err)
+			}
+			if !strings.Contains(err.Error(), "dry-run") || strings.Contains(err.Error(), tt.value) {
+				t.Errorf("error %q should name the input and not hold the value", err)
+			}
+		})
+	}
+}
+
+func TestAnnotations(t *testing.T) {
+	t.Parallel()
+	r := actionstest.New(t)
+	rt := r.Runtime()
+	rt.Errorf("Bad key: p8, really", "key %s: %d%% done\nsecond line", "AuthKey.p8", 50)
+	rt.Warningf("", "no title")
+	rt.Noticef("Token", "expires in %d minutes", 20)
+	rt.Infof("plain %s", "line")
+	rt.Group("Minting")
+	rt.Debugf("debug %d", 1)
+	rt.EndGroup()
+
+	want := "::error title=Bad key%3A p8%2C really::key AuthKey.p8: 50%25 done%0Asecond line\n" +
+		"::warning::no title\n" +
+		"::notice title=Token::expires in 20 minutes\n" +
+		"plain line\n" +
+		"::group::Minting\n" +
+		"::debug::debug 1\n" +
+		"::endgroup::\n"
+	if got := r.Stdout.String(); got != want {
+		t.Errorf("stdout =\n%s\nwant\n%s", got, want)
+	}
+	got := r.Annotations()
+	wantAnn := []runnersim.Annotation{
+		{Level: "error", Title: "Bad key: p8, really", Message: "key AuthKey.p8: 50% done\nsecond line"},
+		{Level: "warning", Message: "no title"},
+		{Level: "notice", Title: "Token", Message: "expires in 20 minutes"},
+	}
+	if len(got) != len(wantAnn) {
+		t.Fatalf("Annotations() = %+v, want %+v", got, wantAnn)
+	}
+	for i := range got {
+		if got[i] != wantAnn[i] {
+			t.Errorf("Annotations()[%d] = %+v, want %+v", i, got[i], wantAnn[i])
+		}
+	}
+	if err := rt.Err(); err != nil {
+		t.Errorf("Err() = %v", err)
+	}
+}
+
+type failingWriter struct{}
+
+func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("broken pipe") }
+
+func TestErrKeepsFirstWriteError(t *testing.T) {
+	t.Parallel()
+	r := actionstest.New(t)
+	rt := actions.New(r.Getenv, failingWriter{})
+	rt.Mask("secret") // must not panic, as go-githubactions would
+	rt.Errorf("t", "m")
+	if err := rt.Err(); err == nil || !strings.Contains(err.Error(), "broken pipe") {
+		t.Errorf("Err() = %v, want the write error", err)
+	}
+}
