@@ -1,0 +1,94 @@
+// Package app runs asc-auth: as a GitHub container action when started by
+// the runner (GITHUB_ACTIONS=true and no arguments), otherwise as a
+// command-line tool. It wires the other packages together and owns no
+// logic of their kind.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/asc-auth/action/internal/actions"
+	"github.com/asc-auth/action/internal/config"
+)
+
+// Env is everything asc-auth takes from its process.
+type Env struct {
+	Args           []string
+	Getenv         func(string) string
+	Stdout, Stderr io.Writer
+	Now            func() time.Time
+	ReadFile       func(string) ([]byte, error)
+	Version        string
+	DemoKey        []byte // the bundled throwaway key the demo signs with
+}
+
+// Exit codes.
+const (
+	exitOK       = 0
+	exitFailure  = 1 // invalid input or a failed step
+	exitUsage    = 2 // the command line itself is wrong
+	exitInternal = 70
+)
+
+// Main runs asc-auth and returns its exit code. It never panics: a bug is
+// reported in one line, never as a stack trace that might hold a secret.
+func Main(ctx context.Context, e Env) (code int) {
+	defer func() {
+		if r := recover(); r != nil {
+			fmt.Fprintln(e.Stderr, "asc-auth: internal error; please report it with the step's inputs (never the key)")
+			code = exitInternal
+		}
+	}()
+	if e.Getenv("GITHUB_ACTIONS") == "true" && len(e.Args) == 0 {
+		return runAction(ctx, e)
+	}
+	return runCLI(ctx, e)
+}
+
+// runAction is the container action's entry point.
+func runAction(ctx context.Context, e Env) int {
+	rt := actions.New(e.Getenv, e.Stdout)
+	cfg, secrets, err := config.ParseToken(config.Env{Input: rt.Input, ReadFile: e.ReadFile})
+	// Mask before anything else is printed, the errors included.
+	rt.Mask(secrets...)
+	if err != nil {
+		reportInputErrors(rt, err)
+		return exitFailure
+	}
+	if err := ctx.Err(); err != nil {
+		rt.Errorf("asc-auth cancelled", "asc-auth: %v", err)
+		return exitFailure
+	}
+	if _, err := runTokenStep(rt, cfg, e.Getenv, e.Now); err != nil {
+		rt.Errorf("asc-auth failed", "%v", err)
+		return exitFailure
+	}
+	return exitOK
+}
+
+// reportInputErrors gives each invalid input its own annotation, so that all
+// of them are fixed in one go.
+func reportInputErrors(rt *actions.Runtime, err error) {
+	errs := unjoin(err)
+	for _, err := range errs {
+		var ie *config.InputError
+		if errors.As(err, &ie) {
+			rt.Errorf("Invalid input "+ie.Input, "%s", ie.Error())
+		} else {
+			rt.Errorf("Invalid input", "%v", err)
+		}
+	}
+	rt.Infof("asc-auth: %d invalid input(s); nothing was written.", len(errs))
+}
+
+// unjoin lists the errors inside an errors.Join.
+func unjoin(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
+}

@@ -1,0 +1,129 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/asc-auth/action/internal/runnersim"
+)
+
+// demoIssuerID is the issuer ID the demo pretends its key belongs to.
+const demoIssuerID = "69a6de7e-1b2c-47e3-a053-5b8c7c11a4d1"
+
+// runDemo runs the action as the runner would, on the bundled throwaway
+// key, in a temporary runner layout, and shows what a workflow would show:
+// the log with secrets masked, the outputs, the exported variables and the
+// step summary.
+func runDemo(ctx context.Context, e Env) int {
+	dir, err := os.MkdirTemp("", "asc-auth-demo-")
+	if err != nil {
+		fmt.Fprintf(e.Stderr, "asc-auth demo: %v\n", err)
+		return exitFailure
+	}
+	defer os.RemoveAll(dir)
+	files := map[string]string{}
+	for _, name := range []string{"GITHUB_OUTPUT", "GITHUB_ENV", "GITHUB_STEP_SUMMARY"} {
+		files[name] = filepath.Join(dir, strings.ToLower(name))
+		if err := os.WriteFile(files[name], nil, 0o644); err != nil {
+			fmt.Fprintf(e.Stderr, "asc-auth demo: %v\n", err)
+			return exitFailure
+		}
+	}
+	runnerTemp := filepath.Join(dir, "runner_temp")
+	env := map[string]string{
+		"GITHUB_ACTIONS":          "true",
+		"CI":                      "true",
+		"RUNNER_TEMP":             runnerTemp,
+		"GITHUB_WORKSPACE":        dir,
+		"GITHUB_OUTPUT":           files["GITHUB_OUTPUT"],
+		"GITHUB_ENV":              files["GITHUB_ENV"],
+		"GITHUB_STEP_SUMMARY":     files["GITHUB_STEP_SUMMARY"],
+		"INPUT_KEY-ID":            "DEMOKEY001",
+		"INPUT_ISSUER-ID":         demoIssuerID,
+		"INPUT_PRIVATE-KEY":       string(e.DemoKey),
+		"INPUT_API-KEY-JSON-PATH": filepath.Join(runnerTemp, "api_key.json"),
+		"INPUT_EXPORT-ENV":        "true",
+		"INPUT_IN-HOUSE":          "false",
+	}
+	var log bytes.Buffer
+	step := e
+	step.Args, step.Stdout = nil, &log
+	step.Getenv = func(k string) string { return env[k] }
+	code := runAction(ctx, step)
+
+	var masker runnersim.Masker
+	w := e.Stdout
+	fmt.Fprintln(w, "asc-auth demo: the token step on the bundled test key (testdata/AuthKey_DEMOKEY001.p8)")
+	fmt.Fprintln(w, "\n== Step log, as the runner shows it ==")
+	for line := range strings.Lines(log.String()) {
+		for _, c := range runnersim.ParseCommands([]byte(line)) {
+			if c.Name == "add-mask" {
+				masker.Add(c.Message)
+			}
+		}
+		if shown, ok := runnersim.RenderLogLine(line); ok {
+			fmt.Fprint(w, masker.Mask(shown))
+		}
+	}
+	for _, f := range []struct{ title, file string }{
+		{"Outputs", "GITHUB_OUTPUT"},
+		{"Environment for later steps", "GITHUB_ENV"},
+	} {
+		fmt.Fprintf(w, "\n== %s ==\n", f.title)
+		if err := printFileCommands(w, files[f.file], &masker); err != nil {
+			fmt.Fprintf(e.Stderr, "asc-auth demo: %s: %v\n", f.file, err)
+			return exitFailure
+		}
+	}
+	summary, _ := os.ReadFile(files["GITHUB_STEP_SUMMARY"])
+	fmt.Fprintf(w, "\n== Step summary ==\n%s", masker.Mask(string(summary)))
+	if code != exitOK {
+		return code
+	}
+	return printDemoToken(w, e.Stderr, files["GITHUB_OUTPUT"])
+}
+
+// printFileCommands lists a file command's entries, masked as the runner
+// would mask them when a later step prints them.
+func printFileCommands(w io.Writer, path string, m *runnersim.Masker) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	kvs, err := runnersim.ParseFileCommands(data)
+	if err != nil {
+		return err
+	}
+	for _, kv := range kvs {
+		fmt.Fprintf(w, "%s=%s\n", kv.Name, strings.ReplaceAll(m.Mask(kv.Value), "\n", `\n`))
+	}
+	return nil
+}
+
+// printDemoToken decodes the demo token: it is signed by a throwaway key,
+// so showing its claims teaches without leaking anything.
+func printDemoToken(w, stderr io.Writer, outputFile string) int {
+	data, err := os.ReadFile(outputFile)
+	if err != nil {
+		fmt.Fprintf(stderr, "asc-auth demo: %v\n", err)
+		return exitFailure
+	}
+	kvs, err := runnersim.ParseFileCommands(data)
+	if err != nil {
+		fmt.Fprintf(stderr, "asc-auth demo: %v\n", err)
+		return exitFailure
+	}
+	for _, kv := range kvs {
+		if kv.Name == "token" {
+			fmt.Fprintln(w, "\n== The demo token decoded (a throwaway key, so it may be shown) ==")
+			return printDecoded(w, stderr, kv.Value)
+		}
+	}
+	fmt.Fprintln(stderr, "asc-auth demo: the step wrote no token output")
+	return exitFailure
+}

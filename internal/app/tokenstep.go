@@ -1,0 +1,129 @@
+package app
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/asc-auth/action/internal/actions"
+	"github.com/asc-auth/action/internal/config"
+	"github.com/asc-auth/action/internal/fastlane"
+	"github.com/asc-auth/action/internal/token"
+)
+
+// defaultKeyFile is where export-env writes the key JSON when no
+// api-key-json-path is given, below RUNNER_TEMP, which the runner empties
+// after every job.
+const defaultKeyFile = "asc-auth/api-key.json"
+
+// tokenResult is what the token step produced.
+type tokenResult struct {
+	Token    token.Token
+	KeyFile  string   // the API key JSON's path for later steps, or ""
+	Exported []string // names of the exported environment variables
+}
+
+// runTokenStep mints a token, writes the key in the forms asked for and
+// reports all of it as outputs and in the step summary.
+func runTokenStep(rt *actions.Runtime, cfg config.Token, getenv func(string) string, now func() time.Time) (tokenResult, error) {
+	var res tokenResult
+	m, err := token.NewMinter(cfg.Key.Private, cfg.Minter, token.WithClock(now))
+	if err != nil {
+		return res, err
+	}
+	tok, err := m.Mint()
+	if err != nil {
+		return res, err
+	}
+	rt.Mask(tok.Value)
+	res.Token = tok
+	lifetime := m.Config().Lifetime
+
+	apiKey := apiKeyFor(cfg, lifetime)
+	path := cfg.APIKeyJSONPath
+	if path == "" && cfg.ExportEnv && getenv("RUNNER_TEMP") != "" {
+		path = filepath.Join(getenv("RUNNER_TEMP"), defaultKeyFile)
+	}
+	if path != "" {
+		// Find the path later steps see before writing anything.
+		hostPath, err := rt.HostPath(path)
+		if err != nil {
+			return res, fmt.Errorf("input %s: %w", config.InputAPIKeyJSONPath, err)
+		}
+		if err := fastlane.WriteAPIKeyFile(path, apiKey); err != nil {
+			return res, fmt.Errorf("input %s: %w", config.InputAPIKeyJSONPath, err)
+		}
+		res.KeyFile = hostPath
+	}
+
+	outputs := [][2]string{
+		{"token", tok.Value},
+		{"token-expires-at", tok.ExpiresAt.Format(time.RFC3339)},
+	}
+	if res.KeyFile != "" {
+		outputs = append(outputs, [2]string{"api-key-json-path", res.KeyFile})
+	}
+	for _, o := range outputs {
+		if err := rt.SetOutput(o[0], o[1]); err != nil {
+			return res, err
+		}
+	}
+	if cfg.ExportEnv {
+		for _, v := range fastlane.Env(apiKey, res.KeyFile) {
+			if err := rt.ExportEnv(v.Name, v.Value); err != nil {
+				return res, err
+			}
+			res.Exported = append(res.Exported, v.Name)
+		}
+	}
+
+	rt.Infof("Minted a %s-key token for App Store Connect (%s), valid until %s.",
+		cfg.Minter.Kind(), cfg.Minter.Audience(), tok.ExpiresAt.Format(time.RFC3339))
+	if err := rt.AddStepSummary(tokenSummary(m.Config(), res)); err != nil {
+		rt.Warningf("Step summary", "could not write the step summary: %v", err)
+	}
+	return res, nil
+}
+
+// tokenSummary renders the step summary. It names what was done and where,
+// never a secret: not the token, the key, its ID or the issuer ID.
+func tokenSummary(c token.Config, res tokenResult) string {
+	var b strings.Builder
+	b.WriteString("### App Store Connect token\n\n| | |\n|---|---|\n")
+	row := func(k, v string) { fmt.Fprintf(&b, "| %s | %s |\n", k, v) }
+	kinds := map[string]string{
+		"team":       "team key (tokens carry the issuer ID)",
+		"individual": "individual key (tokens carry `sub: user`)",
+		"enterprise": "enterprise (in-house) key",
+	}
+	row("Key", kinds[c.Kind()])
+	row("Audience", "`"+c.Audience()+"`")
+	row("Expires", fmt.Sprintf("%s (exp − iat = %d s; Apple's limit is %d s)",
+		res.Token.ExpiresAt.Format(time.RFC3339), int(c.Lifetime/time.Second), int(token.MaxLifetime/time.Second)))
+	if len(c.Scope) == 0 {
+		row("Scope", "every operation the key's role allows")
+	} else {
+		row("Scope", "`"+strings.Join(c.Scope, "`<br>`")+"`")
+	}
+	row("Token", "output `token` (masked)")
+	if res.KeyFile != "" {
+		row("Key file", "`"+res.KeyFile+"` (fastlane API key JSON, mode 0600)")
+	}
+	if len(res.Exported) > 0 {
+		row("Environment", "`"+strings.Join(res.Exported, "`, `")+"`")
+	}
+	return b.String()
+}
+
+// apiKeyFor is the fastlane API key JSON for cfg's key, with the PEM in
+// canonical PKCS#8 form whatever form it was given in.
+func apiKeyFor(cfg config.Token, lifetime time.Duration) fastlane.APIKey {
+	return fastlane.APIKey{
+		KeyID:    cfg.Minter.KeyID,
+		IssuerID: cfg.Minter.IssuerID,
+		Key:      string(cfg.Key.PKCS8PEM()),
+		InHouse:  cfg.Minter.InHouse,
+		Duration: fastlane.DurationFor(lifetime),
+	}
+}

@@ -1,0 +1,306 @@
+// Package config turns the action's inputs, or the command line's flags
+// that mirror them, into checked settings. It reports every invalid input
+// at once, each with the fix, and never quotes a secret.
+package config
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/asc-auth/action/internal/fastlane"
+	"github.com/asc-auth/action/internal/keys"
+	"github.com/asc-auth/action/internal/token"
+)
+
+// Input names, as declared in action.yml and mirrored by the CLI's flags.
+const (
+	InputKeyID          = "key-id"
+	InputIssuerID       = "issuer-id"
+	InputPrivateKey     = "private-key"
+	InputPrivateKeyPath = "private-key-path"
+	InputAPIKeyJSON     = "api-key-json"
+	InputInHouse        = "in-house"
+	InputTokenLifetime  = "token-lifetime"
+	InputScope          = "scope"
+	InputAPIKeyJSONPath = "api-key-json-path"
+	InputExportEnv      = "export-env"
+)
+
+// maxKeyFileSize caps a private-key-path read: a .p8 file is about 250 bytes.
+const maxKeyFileSize = 64 << 10
+
+// InputError is one invalid input: which, what is wrong, and what to do.
+type InputError struct {
+	Input   string
+	Problem string
+	Fix     string
+}
+
+func (e *InputError) Error() string {
+	msg := fmt.Sprintf("input %s: %s", e.Input, e.Problem)
+	if e.Fix != "" {
+		msg += "; " + e.Fix
+	}
+	return msg
+}
+
+// Token is the checked configuration of the token step.
+type Token struct {
+	Key            *keys.Key
+	KeySource      string // the input the key was given by
+	Minter         token.Config
+	APIKeyJSONPath string // as the user wrote it
+	ExportEnv      bool
+}
+
+// Env is where inputs come from: Input returns an input's value with
+// surrounding white space removed ("" when unset) and ReadFile reads a file
+// named by an input.
+type Env struct {
+	Input    func(name string) string
+	ReadFile func(name string) ([]byte, error)
+}
+
+// ParseToken checks the token step's inputs. Whatever it returns, secrets
+// lists every secret it saw or derived (raw inputs, the key in each of its
+// forms) so that the caller can mask them before printing anything,
+// including the error. The error joins one *InputError per invalid input.
+func ParseToken(env Env) (cfg Token, secrets []string, err error) {
+	p := &parser{env: env}
+	cfg = p.token()
+	return cfg, p.secrets, errors.Join(p.errs...)
+}
+
+type parser struct {
+	env     Env
+	secrets []string
+	errs    []error
+}
+
+func (p *parser) fail(input, problem, fix string) {
+	p.errs = append(p.errs, &InputError{Input: input, Problem: problem, Fix: fix})
+}
+
+func (p *parser) token() Token {
+	var cfg Token
+	keyID := p.env.Input(InputKeyID)
+	issuerID := p.env.Input(InputIssuerID)
+	p.secrets = append(p.secrets, keyID, issuerID)
+
+	fromJSON := p.key(&cfg)
+	if fromJSON != nil {
+		keyID = p.agree(InputKeyID, keyID, fromJSON.KeyID, "key_id")
+		issuerID = p.agree(InputIssuerID, issuerID, fromJSON.IssuerID, "issuer_id")
+		cfg.Minter.InHouse = fromJSON.InHouse
+	}
+	if keyID == "" && cfg.KeySource == InputPrivateKeyPath {
+		keyID = keyIDFromFileName(p.env.Input(InputPrivateKeyPath))
+	}
+	switch {
+	case keyID == "":
+		p.fail(InputKeyID, "is missing", "set it to the Key ID shown next to the key in App Store Connect > Users and Access > Integrations")
+	case token.CheckKeyID(keyID) != nil:
+		p.fail(InputKeyID, "is not a key ID (10 upper-case letters and digits)", "copy the Key ID column from App Store Connect > Users and Access > Integrations, not the key itself or the issuer ID")
+	}
+	if token.CheckIssuerID(issuerID) != nil {
+		p.fail(InputIssuerID, "is not a UUID", "copy the Issuer ID shown above the key list in App Store Connect (8-4-4-4-12 hex digits), or leave it empty for an individual key")
+	}
+	cfg.Minter.KeyID, cfg.Minter.IssuerID = keyID, issuerID
+
+	// in-house defaults to false in action.yml, so it can only add to what
+	// the API key JSON says.
+	cfg.Minter.InHouse = p.boolean(InputInHouse, p.env.Input(InputInHouse)) || cfg.Minter.InHouse
+	cfg.Minter.Lifetime = p.lifetime(fromJSON)
+	cfg.Minter.Scope = p.scope()
+	cfg.APIKeyJSONPath = p.env.Input(InputAPIKeyJSONPath)
+	cfg.ExportEnv = p.boolean(InputExportEnv, p.env.Input(InputExportEnv))
+	return cfg
+}
+
+// key reads the private key from the one input that gives it. It returns
+// the parsed API key JSON when the key came that way.
+func (p *parser) key(cfg *Token) *fastlane.APIKey {
+	var given []string
+	for _, name := range []string{InputPrivateKey, InputPrivateKeyPath, InputAPIKeyJSON} {
+		if p.env.Input(name) != "" {
+			given = append(given, name)
+		}
+	}
+	switch len(given) {
+	case 0:
+		p.fail(InputPrivateKey, "no key was given", "set exactly one of private-key (the .p8 contents), private-key-path or api-key-json")
+		return nil
+	case 1:
+	default:
+		p.fail(given[1], fmt.Sprintf("the key was given by %s too", strings.Join(given[:len(given)-1], " and ")), "give the key one way only")
+		return nil
+	}
+	cfg.KeySource = given[0]
+	switch cfg.KeySource {
+	case InputPrivateKey:
+		cfg.Key = p.parseKey(InputPrivateKey, p.env.Input(InputPrivateKey))
+	case InputPrivateKeyPath:
+		text, ok := p.readKeyFile(p.env.Input(InputPrivateKeyPath))
+		if ok {
+			cfg.Key = p.parseKey(InputPrivateKeyPath, text)
+		}
+	case InputAPIKeyJSON:
+		raw := p.env.Input(InputAPIKeyJSON)
+		p.secrets = append(p.secrets, raw)
+		k, err := fastlane.ParseAPIKey([]byte(raw))
+		if err != nil {
+			p.fail(InputAPIKeyJSON, strings.TrimPrefix(err.Error(), "fastlane: "), "give the content of fastlane's API key JSON file, with at least key_id and key")
+			return nil
+		}
+		text := k.Key
+		if k.IsKeyContentBase64 {
+			p.secrets = append(p.secrets, text)
+			b, err := base64.StdEncoding.DecodeString(strings.TrimSpace(text))
+			if err != nil {
+				p.fail(InputAPIKeyJSON, "its key is not base64 although is_key_content_base64 is true", "set is_key_content_base64 to false or encode the .p8 file with base64")
+				return nil
+			}
+			text = string(b)
+		}
+		cfg.Key = p.parseKey(InputAPIKeyJSON, text)
+		return &k
+	}
+	return nil
+}
+
+func (p *parser) readKeyFile(path string) (string, bool) {
+	const fix = "point private-key-path at the .p8 file, or pass its contents in private-key"
+	data, err := p.env.ReadFile(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		p.fail(InputPrivateKeyPath, "no such file", fix)
+	case errors.Is(err, fs.ErrPermission):
+		p.fail(InputPrivateKeyPath, "the file cannot be read (permission denied)", fix)
+	case errors.Is(err, syscall.EISDIR):
+		p.fail(InputPrivateKeyPath, "is a folder, not a file", fix)
+	case err != nil:
+		p.fail(InputPrivateKeyPath, "the file cannot be read", fix)
+	case len(data) > maxKeyFileSize:
+		p.fail(InputPrivateKeyPath, "the file is far too large for a .p8 key", fix)
+	default:
+		return string(data), true
+	}
+	return "", false
+}
+
+func (p *parser) parseKey(input, text string) *keys.Key {
+	k, err := keys.Parse(text)
+	p.secrets = append(p.secrets, keys.SecretForms(text, k)...)
+	if err == nil {
+		return k
+	}
+	if strings.Contains(text, "!ruby/object:HTTP::Cookie") {
+		p.fail(input, "holds a FASTLANE_SESSION, not a private key", "pass the session in the session input and the .p8 key here")
+		return nil
+	}
+	var ke *keys.Error
+	if errors.As(err, &ke) {
+		p.fail(input, ke.Problem, ke.Hint)
+	} else {
+		p.fail(input, "is not a usable private key", "paste the whole .p8 file downloaded from App Store Connect")
+	}
+	return nil
+}
+
+// agree merges a value given both as an input and in the API key JSON.
+func (p *parser) agree(input, fromInput, fromJSON, field string) string {
+	if fromInput != "" && fromJSON != "" && fromInput != fromJSON {
+		p.fail(input, fmt.Sprintf("differs from %s in api-key-json", field), "leave "+input+" empty or make the two agree")
+	}
+	if fromInput != "" {
+		return fromInput
+	}
+	return fromJSON
+}
+
+// boolean reads a YAML 1.2 core boolean, as GitHub's toolkit does.
+func (p *parser) boolean(input, s string) bool {
+	switch s {
+	case "", "false", "False", "FALSE":
+		return false
+	case "true", "True", "TRUE":
+		return true
+	}
+	p.fail(input, "is not a boolean", "use true or false")
+	return false
+}
+
+func (p *parser) lifetime(fromJSON *fastlane.APIKey) time.Duration {
+	s := p.env.Input(InputTokenLifetime)
+	if s == "" {
+		if fromJSON != nil && fromJSON.Duration > 0 {
+			d := min(fromJSON.Lifetime(), token.MaxLifetime)
+			return max(d, token.MinLifetime)
+		}
+		return token.DefaultLifetime
+	}
+	d, err := ParseLifetime(s)
+	if err != nil {
+		p.fail(InputTokenLifetime, err.Error(), fmt.Sprintf("give a duration from %s to %s, such as 15m or 900", minutes(token.MinLifetime), minutes(token.MaxLifetime)))
+		return 0
+	}
+	return d
+}
+
+// ParseLifetime reads a token lifetime as a Go duration ("15m", "90s") or
+// plain seconds ("900") and checks that App Store Connect accepts it.
+func ParseLifetime(s string) (time.Duration, error) {
+	var d time.Duration
+	if n, err := strconv.ParseInt(s, 10, 32); err == nil {
+		d = time.Duration(n) * time.Second
+	} else if d, err = time.ParseDuration(s); err != nil {
+		return 0, errors.New("is not a duration")
+	}
+	switch {
+	case d <= 0:
+		return 0, errors.New("must be positive")
+	case d > token.MaxLifetime:
+		return 0, fmt.Errorf("is over the %s App Store Connect accepts", minutes(token.MaxLifetime))
+	case token.CheckLifetime(d) != nil:
+		return 0, fmt.Errorf("must be whole seconds from %s to %s", minutes(token.MinLifetime), minutes(token.MaxLifetime))
+	}
+	return d, nil
+}
+
+func (p *parser) scope() []string {
+	var scope []string
+	n := 0
+	for line := range strings.Lines(p.env.Input(InputScope)) {
+		n++
+		s := strings.TrimSpace(line)
+		if s == "" {
+			continue
+		}
+		if token.CheckScope([]string{s}) != nil {
+			p.fail(InputScope, fmt.Sprintf("line %d is not \"METHOD /path\"", n), "write one operation per line, such as GET /v1/apps?filter[platform]=IOS")
+		}
+		scope = append(scope, s)
+	}
+	return scope
+}
+
+// keyIDFromFileName reads the key ID from the name App Store Connect gives
+// a downloaded key, AuthKey_<key ID>.p8.
+func keyIDFromFileName(path string) string {
+	name := filepath.Base(path)
+	id, ok := strings.CutPrefix(strings.TrimSuffix(name, ".p8"), "AuthKey_")
+	if !ok || !strings.HasSuffix(name, ".p8") || token.CheckKeyID(id) != nil {
+		return ""
+	}
+	return id
+}
+
+// minutes writes a whole number of minutes as "20m" rather than "20m0s".
+func minutes(d time.Duration) string { return fmt.Sprintf("%dm", d/time.Minute) }
