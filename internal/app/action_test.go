@@ -215,7 +215,9 @@ func cmpOr[T comparable](v, def T) T {
 // the log.
 func TestActionRefusesInput(t *testing.T) {
 	t.Parallel()
-	pemOf := func(typ string, der []byte) string { return string(pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der})) }
+	pemOf := func(typ string, der []byte) string {
+		return string(pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}))
+	}
 	pkcs8 := func(k any) string {
 		der, err := x509.MarshalPKCS8PrivateKey(k)
 		if err != nil {

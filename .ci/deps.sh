@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs what the tests use beyond Go, from Debian's packages: openssl
+# and ruby-jwt for the token cross-checks, buildah, podman, runc and a static
+# busybox for building and running the container image as GitHub would.
+set -euo pipefail
+need=()
+command -v openssl >/dev/null || need+=(openssl)
+command -v ruby >/dev/null && ruby -rjwt -e '' 2>/dev/null || need+=(ruby ruby-jwt)
+command -v buildah >/dev/null || need+=(buildah)
+command -v podman >/dev/null || need+=(podman)
+command -v runc >/dev/null || need+=(runc)
+[ -x /bin/busybox ] || need+=(busybox-static)
+if [ ${#need[@]} -gt 0 ]; then
+	sudo=()
+	[ "$(id -u)" -eq 0 ] || sudo=(sudo)
+	echo "installing: ${need[*]}"
+	"${sudo[@]}" apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq "${need[@]}" >/dev/null
+fi

@@ -1,0 +1,251 @@
+package containertest
+
+import (
+	"crypto/ecdsa"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/asc-auth/action/internal/runnersim"
+	"github.com/asc-auth/action/internal/token"
+)
+
+const issuerID = "69a6de7e-1b2c-47e3-a053-5b8c7c11a4d1"
+
+// runner is one job's worth of the runner's folders on the host.
+type runner struct {
+	t                                      *testing.T
+	workspace, temp, home, workflow, fcDir string
+	output, env, summary                   string // host paths of the file commands
+}
+
+func newRunner(t *testing.T) *runner {
+	t.Helper()
+	root := t.TempDir()
+	r := &runner{t: t, workspace: filepath.Join(root, "work", "repo", "repo"), temp: filepath.Join(root, "work", "_temp")}
+	r.home = filepath.Join(r.temp, "_github_home")
+	r.workflow = filepath.Join(r.temp, "_github_workflow")
+	r.fcDir = filepath.Join(r.temp, "_runner_file_commands")
+	for _, d := range []string{r.workspace, r.home, r.workflow, r.fcDir} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r.output = filepath.Join(r.fcDir, "set_output_7e3a")
+	r.env = filepath.Join(r.fcDir, "set_env_7e3a")
+	r.summary = filepath.Join(r.fcDir, "step_summary_7e3a")
+	for _, f := range []string{r.output, r.env, r.summary} {
+		if err := os.WriteFile(f, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return r
+}
+
+// toContainer rewrites a host path as the runner rewrites input values.
+func (r *runner) toContainer(p string) string {
+	for _, m := range r.mounts() {
+		if rel, err := filepath.Rel(m[0], p); err == nil && !strings.HasPrefix(rel, "..") {
+			return filepath.Join(m[1], rel)
+		}
+	}
+	return p
+}
+
+// mounts lists the runner's bind mounts, most specific first.
+func (r *runner) mounts() [][2]string {
+	return [][2]string{
+		{r.home, "/github/home"},
+		{r.workflow, "/github/workflow"},
+		{r.fcDir, "/github/file_commands"},
+		{r.workspace, "/github/workspace"},
+		{r.temp, "/github/runner_temp"},
+	}
+}
+
+// run starts the image with inputs and returns its log and exit code.
+func (r *runner) run(image string, inputs map[string]string) (string, int) {
+	r.t.Helper()
+	args := []string{"--runtime", "runc", "--storage-driver", "vfs", "--cgroup-manager", "cgroupfs",
+		"run", "--rm", "--network=host", "--ulimit", "nofile=4096:4096", "--ulimit", "nproc=4096:4096",
+		"--workdir", "/github/workspace"}
+	for _, m := range r.mounts() {
+		args = append(args, "-v", m[0]+":"+m[1])
+	}
+	env := map[string]string{
+		"GITHUB_ACTIONS": "true", "CI": "true", "HOME": "/github/home",
+		"GITHUB_WORKSPACE": "/github/workspace", "RUNNER_TEMP": "/github/runner_temp",
+		"GITHUB_OUTPUT":       r.toContainer(r.output),
+		"GITHUB_ENV":          r.toContainer(r.env),
+		"GITHUB_STEP_SUMMARY": r.toContainer(r.summary),
+	}
+	for name, v := range inputs {
+		env["INPUT_"+strings.ToUpper(name)] = r.toContainer(v)
+	}
+	for k, v := range env {
+		args = append(args, "-e", k+"="+v)
+	}
+	args = append(args, image)
+	out, err := exec.Command("podman", args...).CombinedOutput()
+	var exit *exec.ExitError
+	switch {
+	case errors.As(err, &exit):
+		return string(out), exit.ExitCode()
+	case err != nil:
+		r.t.Fatalf("podman: %v\n%s", err, out)
+	}
+	return string(out), 0
+}
+
+func (r *runner) fileCommands(path string) map[string]string {
+	r.t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	kvs, err := runnersim.ParseFileCommands(data)
+	if err != nil {
+		r.t.Fatalf("%s breaks the runner's rules: %v", filepath.Base(path), err)
+	}
+	m := map[string]string{}
+	for _, kv := range kvs {
+		m[kv.Name] = kv.Value
+	}
+	return m
+}
+
+func imageOrSkip(t *testing.T) string {
+	image := os.Getenv("ASC_AUTH_IMAGE")
+	if image == "" {
+		t.Skip("ASC_AUTH_IMAGE is not set; .ci/run builds the image and sets it")
+	}
+	return image
+}
+
+func demoKey(t *testing.T) (string, *ecdsa.PublicKey) {
+	t.Helper()
+	data, err := os.ReadFile("../../testdata/AuthKey_DEMOKEY001.p8")
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, _ := pem.Decode(data)
+	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data), &k.(*ecdsa.PrivateKey).PublicKey
+}
+
+// TestContainerMintsToken runs the token step in the image as the runner
+// would and checks the outputs with a strict parser, the token's signature
+// and claims, the key file on the host, and the masking of the log.
+func TestContainerMintsToken(t *testing.T) {
+	image := imageOrSkip(t)
+	key, pub := demoKey(t)
+	r := newRunner(t)
+	keyFile := filepath.Join(r.temp, "fastlane", "api_key.json") // ${{ runner.temp }}/fastlane/api_key.json
+	log, code := r.run(image, map[string]string{
+		"key-id":            "DEMOKEY001",
+		"issuer-id":         issuerID,
+		"private-key":       key,
+		"api-key-json-path": keyFile,
+		"export-env":        "true",
+		"in-house":          "false",
+	})
+	if code != 0 {
+		t.Fatalf("exit %d:\n%s", code, log)
+	}
+	started := time.Now()
+
+	out := r.fileCommands(r.output)
+	c, err := token.Verify(out["token"], func(kid string) (*ecdsa.PublicKey, error) { return pub, nil }, started)
+	if err != nil {
+		t.Fatalf("the token output does not verify: %v", err)
+	}
+	if c.KeyID != "DEMOKEY001" || c.Issuer != issuerID || c.Audience[0] != token.AudienceTeam || c.Lifetime() > token.MaxLifetime {
+		t.Errorf("claims %+v", c)
+	}
+	if out["token-expires-at"] != c.ExpiresAt.Format(time.RFC3339) {
+		t.Errorf("token-expires-at = %q, want %q", out["token-expires-at"], c.ExpiresAt.Format(time.RFC3339))
+	}
+	// The path comes back as the user wrote it: the host path, not the
+	// container path the runner rewrote it to.
+	if out["api-key-json-path"] != keyFile {
+		t.Errorf("api-key-json-path = %q, want the host path %q", out["api-key-json-path"], keyFile)
+	}
+	fi, err := os.Stat(keyFile)
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("key file on the host: %v (%v); want mode 0600", err, fi)
+	}
+	var written struct {
+		KeyID string `json:"key_id"`
+	}
+	data, _ := os.ReadFile(keyFile)
+	if json.Unmarshal(data, &written) != nil || written.KeyID != "DEMOKEY001" {
+		t.Errorf("key file holds %s", data)
+	}
+	if env := r.fileCommands(r.env); env["APP_STORE_CONNECT_API_KEY_PATH"] != keyFile || env["SPACESHIP_CONNECT_API_KEY_ID"] != "DEMOKEY001" {
+		t.Errorf("exported env %v", env)
+	}
+
+	// Masks come first, and the log shows no secret once masked.
+	var masker runnersim.Masker
+	lines := strings.Split(strings.TrimSpace(log), "\n")
+	if !strings.HasPrefix(lines[0], "::add-mask::") {
+		t.Errorf("first log line is not a mask: %.40q", lines[0])
+	}
+	for _, c := range runnersim.ParseCommands([]byte(log)) {
+		if c.Name == "add-mask" {
+			masker.Add(c.Message)
+		}
+	}
+	var shown strings.Builder
+	for _, l := range lines {
+		if s, ok := runnersim.RenderLogLine(l + "\n"); ok {
+			shown.WriteString(masker.Mask(s))
+		}
+	}
+	for _, secret := range []string{out["token"], "DEMOKEY001", issuerID, strings.Split(key, "\n")[1]} {
+		if strings.Contains(shown.String(), secret) || masker.Mask(secret) != "***" {
+			t.Errorf("secret %.12q… is not masked in the log", secret)
+		}
+	}
+	summary, _ := os.ReadFile(r.summary)
+	if !strings.Contains(string(summary), "team key") || strings.Contains(string(summary), out["token"]) {
+		t.Errorf("step summary:\n%s", summary)
+	}
+}
+
+// TestContainerRefusesBadInput checks the failure path in the image: a
+// non-zero exit, one error annotation per input, no output, no trace.
+func TestContainerRefusesBadInput(t *testing.T) {
+	image := imageOrSkip(t)
+	r := newRunner(t)
+	log, code := r.run(image, map[string]string{"key-id": "nope", "private-key": "not a key", "token-lifetime": "1h"})
+	if code == 0 {
+		t.Fatalf("exit 0 on bad input:\n%s", log)
+	}
+	var titles []string
+	for _, c := range runnersim.ParseCommands([]byte(log)) {
+		if c.Name == "error" {
+			titles = append(titles, c.Properties["title"])
+		}
+	}
+	want := []string{"Invalid input private-key", "Invalid input key-id", "Invalid input token-lifetime"}
+	if strings.Join(titles, "|") != strings.Join(want, "|") {
+		t.Errorf("error annotations %q, want %q\n%s", titles, want, log)
+	}
+	if out := r.fileCommands(r.output); len(out) != 0 {
+		t.Errorf("outputs written on failure: %v", out)
+	}
+	if strings.Contains(log, "goroutine") || strings.Contains(log, "panic") {
+		t.Errorf("stack trace in the log:\n%s", log)
+	}
+}
