@@ -1,0 +1,74 @@
+package config
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseLifetime(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		in      string
+		want    time.Duration
+		wantErr string
+	}{
+		{"15m", 15 * time.Minute, ""},
+		{"900", 15 * time.Minute, ""},
+		{"1200", 20 * time.Minute, ""},
+		{"20m", 20 * time.Minute, ""},
+		{"1m", time.Minute, ""},
+		{"90s", 90 * time.Second, ""},
+		{"0", 0, "positive"},
+		{"0s", 0, "positive"},
+		{"-5m", 0, "positive"},
+		{"-300", 0, "positive"},
+		{"1201", 0, "over the 20m"},
+		{"1h", 0, "over the 20m"},
+		{"59s", 0, "from 1m to 20m"},
+		{"90.5s", 0, "whole seconds"},
+		{"99999999999999999999", 0, "not a duration"},
+		{"soon", 0, "not a duration"},
+		{"15 m", 0, "not a duration"},
+	}
+	for _, tc := range tests {
+		got, err := ParseLifetime(tc.in)
+		if tc.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("ParseLifetime(%q) error = %v, want %q", tc.in, err, tc.wantErr)
+			}
+			continue
+		}
+		if err != nil || got != tc.want {
+			t.Errorf("ParseLifetime(%q) = %v, %v; want %v", tc.in, got, err, tc.want)
+		}
+	}
+}
+
+func TestKeyIDFromFileName(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"/keys/AuthKey_DEMOKEY001.p8": "DEMOKEY001",
+		"AuthKey_DEMOKEY001.p8":       "DEMOKEY001",
+		"AuthKey_demokey001.p8":       "",
+		"AuthKey_DEMOKEY001.pem":      "",
+		"key.p8":                      "",
+		"AuthKey_.p8":                 "",
+	} {
+		if got := keyIDFromFileName(in); got != want {
+			t.Errorf("keyIDFromFileName(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func FuzzParseLifetime(f *testing.F) {
+	for _, s := range []string{"15m", "900", "-1", "1h", "1e3s", "0x10"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		d, err := ParseLifetime(s)
+		if err == nil && (d < time.Minute || d > 20*time.Minute || d%time.Second != 0) {
+			t.Fatalf("ParseLifetime(%q) = %v, outside what Apple accepts", s, d)
+		}
+	})
+}
