@@ -102,31 +102,6 @@ func (rt *Runtime) RawInput(name string) string {
 	return rt.getenv(inputEnv(name))
 }
 
-// InputBool parses the named input as a YAML 1.2 core-schema boolean, as
-// @actions/core's getBooleanInput does: true, True, TRUE, false, False or
-// FALSE. An unset or empty input is false.
-func (rt *Runtime) InputBool(name string) (bool, error) {
-	switch rt.Input(name) {
-	case "true", "True", "TRUE":
-		return true, nil
-	case "false", "False", "FALSE", "":
-		return false, nil
-	}
-	// The value is left out in case a secret was passed by mistake.
-	return false, &InputError{Name: name, Want: "true or false (also True, TRUE, False, FALSE)"}
-}
-
-// InputError reports an input whose value is not of the expected form. It
-// never holds the value itself, which might be a secret.
-type InputError struct {
-	Name string // input name, as in action.yml
-	Want string // what was expected
-}
-
-func (e *InputError) Error() string {
-	return "actions: input " + e.Name + ": must be " + e.Want
-}
-
 // logWriter serialises writes to the log and swallows their errors, keeping
 // the first for [Runtime.Err].
 type logWriter struct {

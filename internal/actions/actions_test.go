@@ -45,53 +45,6 @@ func TestInput(t *testing.T) {
 	}
 }
 
-func TestInputBool(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		value   string
-		want    bool
-		wantErr bool
-	}{
-		{value: "true", want: true},
-		{value: "True", want: true},
-		{value: "TRUE", want: true},
-		{value: " true\n", want: true},
-		{value: "false"},
-		{value: "False"},
-		{value: "FALSE"},
-		{value: ""},
-		{value: "yes", wantErr: true},
-		{value: "1", wantErr: true},
-		{value: "tRUE", wantErr: true},
-		{value: "On", wantErr: true},
-		{value: "s3cr3t-pasted-here", wantErr: true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.value, func(t *testing.T) {
-			t.Parallel()
-			r := actionstest.New(t)
-			r.SetInput("dry-run", tt.value)
-			got, err := r.Runtime().InputBool("dry-run")
-			if (err != nil) != tt.wantErr {
-				t.Fatalf("InputBool() error = %v, wantErr %v", err, tt.wantErr)
-			}
-			if got != tt.want {
-				t.Errorf("InputBool() = %v, want %v", got, tt.want)
-			}
-			if err == nil {
-				return
-			}
-			var ie *actions.InputError
-			if !errors.As(err, &ie) || ie.Name != "dry-run" {
-				t.Errorf("error %v is not an *InputError for dry-run", err)
-			}
-			if !strings.Contains(err.Error(), "dry-run") || strings.Contains(err.Error(), tt.value) {
-				t.Errorf("error %q should name the input and not hold the value", err)
-			}
-		})
-	}
-}
-
 func TestAnnotations(t *testing.T) {
 	t.Parallel()
 	r := actionstest.New(t)

@@ -146,8 +146,6 @@ const (
 	hintDownload = "paste the whole .p8 file downloaded from App Store Connect > Users and Access > Integrations; " +
 		"a key downloads only once, so if the file is lost, revoke the key and generate a new one"
 	hintWhole     = "paste the whole .p8 file, from the -----BEGIN PRIVATE KEY----- line through the -----END PRIVATE KEY----- line, or its base64"
-	hintAlgorithm = "App Store Connect signs tokens with ES256, which needs an EC P-256 key; " + hintDownload
-	hintCurve     = "App Store Connect keys use P-256 (also called prime256v1 or secp256r1); " + hintDownload
 	hintEncrypted = "the action takes no passphrase; decrypt the key first with " +
 		"`openssl pkcs8 -topk8 -nocrypt -in encrypted.p8 -out AuthKey.p8`, or use the original .p8 from App Store Connect"
 )
@@ -161,7 +159,7 @@ func (r reason) err() *Error {
 func (r reason) template() (Kind, string, string) {
 	const (
 		wantP256  = ", but App Store Connect needs an EC P-256 key"
-		wantCurve = ", but App Store Connect needs P-256"
+		wantCurve = ", but App Store Connect needs P-256 (prime256v1)"
 	)
 	switch r {
 	case rEmpty:
@@ -171,44 +169,44 @@ func (r reason) template() (Kind, string, string) {
 		return KindTooLarge, "the key is larger than 64 KiB",
 			"an App Store Connect key is about 250 bytes; check that the secret holds only the .p8 file"
 	case rRSA:
-		return KindRSA, "the key is an RSA key" + wantP256, hintAlgorithm
+		return KindRSA, "the key is an RSA key" + wantP256, hintDownload
 	case rCurveP192:
-		return KindCurve, "the key is an EC key on curve P-192" + wantCurve, hintCurve
+		return KindCurve, "the key is an EC key on curve P-192" + wantCurve, hintDownload
 	case rCurveP224:
-		return KindCurve, "the key is an EC key on curve P-224" + wantCurve, hintCurve
+		return KindCurve, "the key is an EC key on curve P-224" + wantCurve, hintDownload
 	case rCurveP384:
-		return KindCurve, "the key is an EC key on curve P-384" + wantCurve, hintCurve
+		return KindCurve, "the key is an EC key on curve P-384" + wantCurve, hintDownload
 	case rCurveP521:
-		return KindCurve, "the key is an EC key on curve P-521" + wantCurve, hintCurve
+		return KindCurve, "the key is an EC key on curve P-521" + wantCurve, hintDownload
 	case rCurveSecp256k1:
-		return KindCurve, "the key is an EC key on curve secp256k1" + wantCurve, hintCurve
+		return KindCurve, "the key is an EC key on curve secp256k1" + wantCurve, hintDownload
 	case rCurveBrainpool256:
-		return KindCurve, "the key is an EC key on curve brainpoolP256r1" + wantCurve, hintCurve
+		return KindCurve, "the key is an EC key on curve brainpoolP256r1" + wantCurve, hintDownload
 	case rCurveBrainpool384:
-		return KindCurve, "the key is an EC key on curve brainpoolP384r1" + wantCurve, hintCurve
+		return KindCurve, "the key is an EC key on curve brainpoolP384r1" + wantCurve, hintDownload
 	case rCurveBrainpool512:
-		return KindCurve, "the key is an EC key on curve brainpoolP512r1" + wantCurve, hintCurve
+		return KindCurve, "the key is an EC key on curve brainpoolP512r1" + wantCurve, hintDownload
 	case rCurveSM2:
-		return KindCurve, "the key is an EC key on curve SM2" + wantCurve, hintCurve
+		return KindCurve, "the key is an EC key on curve SM2" + wantCurve, hintDownload
 	case rCurveUnknown:
-		return KindCurve, "the key is an EC key on an unknown curve" + wantCurve, hintCurve
+		return KindCurve, "the key is an EC key on an unknown curve" + wantCurve, hintDownload
 	case rCurveExplicit:
 		return KindCurve, "the key is an EC key with explicit curve parameters instead of the named curve P-256",
 			"App Store Connect keys name their curve; " + hintDownload
 	case rEd25519:
-		return KindEdwards, "the key is an Ed25519 key" + wantP256, hintAlgorithm
+		return KindEdwards, "the key is an Ed25519 key" + wantP256, hintDownload
 	case rEd448:
-		return KindEdwards, "the key is an Ed448 key" + wantP256, hintAlgorithm
+		return KindEdwards, "the key is an Ed448 key" + wantP256, hintDownload
 	case rX25519:
-		return KindEdwards, "the key is an X25519 key" + wantP256, hintAlgorithm
+		return KindEdwards, "the key is an X25519 key" + wantP256, hintDownload
 	case rX448:
-		return KindEdwards, "the key is an X448 key" + wantP256, hintAlgorithm
+		return KindEdwards, "the key is an X448 key" + wantP256, hintDownload
 	case rDSA:
-		return KindAlgorithm, "the key is a DSA key" + wantP256, hintAlgorithm
+		return KindAlgorithm, "the key is a DSA key" + wantP256, hintDownload
 	case rDH:
-		return KindAlgorithm, "the key is a Diffie-Hellman key" + wantP256, hintAlgorithm
+		return KindAlgorithm, "the key is a Diffie-Hellman key" + wantP256, hintDownload
 	case rAlgorithmUnknown:
-		return KindAlgorithm, "the key uses an unknown algorithm" + wantP256, hintAlgorithm
+		return KindAlgorithm, "the key uses an unknown algorithm" + wantP256, hintDownload
 	case rEncryptedPKCS8:
 		return KindEncrypted, "the key is encrypted with a passphrase (PKCS#8 EncryptedPrivateKeyInfo)", hintEncrypted
 	case rEncryptedPEM:
