@@ -71,7 +71,7 @@ func runTokenCLI(args []string, e Env) int {
 		config.InputPrivateKey:     "the .p8 key itself (prefer --private-key-path: arguments are visible to other users)",
 		config.InputPrivateKeyPath: "a path to the .p8 file",
 		config.InputAPIKeyJSON:     "the content of fastlane's API key JSON",
-		config.InputTokenLifetime:  "exp - iat, a duration from 1m to 20m (default 15m)",
+		config.InputTokenLifetime:  "exp - iat, a duration from 2m to 20m (default 15m)",
 		config.InputAPIKeyJSONPath: "also write fastlane's API key JSON here (mode 0600)",
 	})
 	inHouse := fs.Bool(config.InputInHouse, false, "an enterprise (in-house) key")

@@ -17,9 +17,10 @@ const (
 	// measures a token's lifetime as exp − iat, so the backdated iat counts.
 	MaxLifetime = 20 * time.Minute
 
-	// MinLifetime is the shortest lifetime worth minting: API clients mint
-	// again 60 s before exp, so a shorter token would be minted per request.
-	MinLifetime = time.Minute
+	// MinLifetime is the shortest lifetime worth minting. API clients mint
+	// again 60 s before exp; a 2-minute token, backdated 30 s, still leaves
+	// them 30 s of use.
+	MinLifetime = 2 * time.Minute
 
 	// DefaultLifetime leaves five minutes below Apple's limit. The limit is
 	// checked against Apple's clock; a margin this wide absorbs a skewed
