@@ -8,6 +8,9 @@ cd "$(dirname "$0")/.."
 echo "== minting next to a raw ecdsa.Sign"
 go test -run '^$' -bench 'Mint|RawSign' -benchmem -count 5 ./internal/token/ | grep Benchmark
 
+echo "== build-number step on the simulator (requests and wall time)"
+go test -run '^$' -bench Find -benchtime 5x ./internal/buildnum/ | grep Benchmark
+
 echo "== whole process, token step on the host"
 bin=$(mktemp -d)/asc-auth
 go build -trimpath -ldflags "-s -w" -o "$bin" .

@@ -265,6 +265,11 @@ func TestActionRefusesInput(t *testing.T) {
 		{"lifetime not a duration", map[string]string{"private-key": good, "token-lifetime": "soon"}, []string{"token-lifetime"}, "not a duration"},
 		{"malformed scope", map[string]string{"private-key": good, "scope": "GET /v1/apps\nfetch apps"}, []string{"scope"}, "line 2"},
 		{"in-house not a boolean", map[string]string{"private-key": good, "in-house": "yes"}, []string{"in-house"}, "boolean"},
+		{"build-number without app", map[string]string{"private-key": good, "build-number": "true"}, []string{"app"}, "missing"},
+		{"build-number with an invalid platform", map[string]string{"private-key": good, "build-number": "true", "app": "com.example.app", "platform": "ANDROID"}, []string{"platform"}, "platform"},
+		{"build-number with an invalid version", map[string]string{"private-key": good, "build-number": "true", "app": "com.example.app", "version": "v1"}, []string{"version"}, "marketing version"},
+		{"build-number with an invalid initial number", map[string]string{"private-key": good, "build-number": "true", "app": "com.example.app", "initial-build-number": "0.x"}, []string{"initial-build-number"}, "build number"},
+		{"plain http to another host", map[string]string{"private-key": good, "api-base-url": "http://api.example.com"}, []string{"api-base-url"}, "https"},
 		{"session in the key input", map[string]string{"private-key": "---\\n- !ruby/object:HTTP::Cookie\\n  name: myacinfo\\n  value: DAWTKNV2secret\\n"}, []string{"private-key"}, "FASTLANE_SESSION"},
 		{
 			"every invalid input at once",

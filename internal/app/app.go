@@ -12,7 +12,9 @@ import (
 	"time"
 
 	"github.com/asc-auth/action/internal/actions"
+	"github.com/asc-auth/action/internal/asc"
 	"github.com/asc-auth/action/internal/config"
+	"github.com/asc-auth/action/internal/token"
 )
 
 // Env is everything asc-auth takes from its process.
@@ -52,22 +54,45 @@ func Main(ctx context.Context, e Env) (code int) {
 // runAction is the container action's entry point.
 func runAction(ctx context.Context, e Env) int {
 	rt := actions.New(e.Getenv, e.Stdout)
-	cfg, secrets, err := config.ParseToken(config.Env{Input: rt.Input, ReadFile: e.ReadFile})
+	cfg, secrets, err := config.Parse(config.Env{Input: rt.Input, ReadFile: e.ReadFile})
 	// Mask before anything else is printed, the errors included.
 	rt.Mask(secrets...)
 	if err != nil {
 		reportInputErrors(rt, err)
 		return exitFailure
 	}
-	if err := ctx.Err(); err != nil {
-		rt.Errorf("asc-auth cancelled", "asc-auth: %v", err)
-		return exitFailure
+	m, err := token.NewMinter(cfg.Token.Key.Private, cfg.Token.Minter, token.WithClock(e.Now))
+	if err == nil {
+		_, err = runTokenStep(rt, cfg.Token, m, e.Getenv)
 	}
-	if _, err := runTokenStep(rt, cfg, e.Getenv, e.Now); err != nil {
+	if err == nil && cfg.BuildNumber != nil {
+		client := newClient(cfg, m, rt.Mask, func(msg string) { rt.Warningf("App Store Connect", "%s", msg) }, e)
+		_, err = runBuildNumberStep(ctx, rt, client, *cfg.BuildNumber)
+	}
+	if err != nil {
 		rt.Errorf("asc-auth failed", "%v", err)
 		return exitFailure
 	}
 	return exitOK
+}
+
+// newClient returns an App Store Connect client whose tokens m mints when
+// needed, each masked before it can be logged.
+func newClient(cfg config.Config, m *token.Minter, mask func(...string), warn func(string), e Env) *asc.Client {
+	tokens := asc.NewTokenCache(func() (string, time.Time, error) {
+		t, err := m.Mint()
+		if err != nil {
+			return "", time.Time{}, err
+		}
+		mask(t.Value)
+		return t.Value, t.ExpiresAt, nil
+	}, e.Now)
+	return asc.NewClient(tokens,
+		asc.WithBaseURL(cfg.APIBaseURL),
+		asc.WithUserAgent("asc-auth/"+e.Version),
+		asc.WithClock(e.Now),
+		asc.WithWarn(warn),
+	)
 }
 
 // reportInputErrors gives each invalid input its own annotation, so that all

@@ -8,6 +8,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/asc-auth/action/internal/buildnum"
 	"github.com/asc-auth/action/internal/config"
 	"github.com/asc-auth/action/internal/fastlane"
 	"github.com/asc-auth/action/internal/token"
@@ -16,12 +17,15 @@ import (
 const usage = `asc-auth mints App Store Connect API tokens.
 
 Usage:
-  asc-auth token [flags]   mint a token and print it (flags mirror the action's inputs)
-  asc-auth demo            run the action on the bundled test key in a simulated runner
-  asc-auth version         print the version
+  asc-auth token [flags]          mint a token and print it
+  asc-auth build-number [flags]   print the latest and next build number of an app
+  asc-auth simulator [-listen A]  serve a local App Store Connect simulator
+  asc-auth demo                   run the action on the bundled test key and the simulator
+  asc-auth version                print the version
 
-Run "asc-auth token -h" for the token flags. Under GitHub Actions, with no
-arguments, asc-auth runs as the container action and reads INPUT_* variables.
+Flags mirror the action's inputs; run "asc-auth COMMAND -h" for them. Under
+GitHub Actions, with no arguments, asc-auth is the container action and reads
+INPUT_* variables.
 `
 
 func runCLI(ctx context.Context, e Env) int {
@@ -32,6 +36,10 @@ func runCLI(ctx context.Context, e Env) int {
 	switch cmd, args := e.Args[0], e.Args[1:]; cmd {
 	case "token":
 		return runTokenCLI(args, e)
+	case "build-number":
+		return runBuildNumberCLI(ctx, args, e)
+	case "simulator":
+		return runSimulatorCLI(ctx, args, e)
 	case "demo":
 		return runDemo(ctx, e)
 	case "version", "--version":
@@ -46,14 +54,54 @@ func runCLI(ctx context.Context, e Env) int {
 	}
 }
 
-// inputFlags declares one flag per action input, so the CLI mirrors the
-// action exactly, and returns the inputs they set.
-func inputFlags(fs *flag.FlagSet, names map[string]string) map[string]*string {
-	vals := map[string]*string{}
-	for name, help := range names {
-		vals[name] = fs.String(name, "", help)
+// inputFlags are flags named after the action's inputs, so that the CLI
+// mirrors the action exactly.
+type inputFlags struct {
+	fs      *flag.FlagSet
+	strings map[string]*string
+	bools   map[string]*bool
+	scope   scopeFlag
+}
+
+func newInputFlags(name string, stderr io.Writer) *inputFlags {
+	f := &inputFlags{fs: flag.NewFlagSet(name, flag.ContinueOnError), strings: map[string]*string{}, bools: map[string]*bool{}}
+	f.fs.SetOutput(stderr)
+	for input, help := range map[string]string{
+		config.InputKeyID:          "the 10-character API key ID",
+		config.InputIssuerID:       "the issuer ID (a UUID); empty for an individual key",
+		config.InputPrivateKey:     "the .p8 key itself (prefer --private-key-path: arguments are visible to other users)",
+		config.InputPrivateKeyPath: "a path to the .p8 file",
+		config.InputAPIKeyJSON:     "the content of fastlane's API key JSON",
+		config.InputTokenLifetime:  "exp - iat, a duration from 2m to 20m (default 15m)",
+	} {
+		f.strings[input] = f.fs.String(input, "", help)
 	}
-	return vals
+	f.bools[config.InputInHouse] = f.fs.Bool(config.InputInHouse, false, "an enterprise (in-house) key")
+	f.fs.Var(&f.scope, config.InputScope, "a scope entry such as \"GET /v1/apps\" (repeatable)")
+	return f
+}
+
+func (f *inputFlags) string(input, help string) { f.strings[input] = f.fs.String(input, "", help) }
+
+// parse reads args and returns the inputs they give, or an exit code.
+func (f *inputFlags) parse(args []string, stderr io.Writer) (func(string) string, int) {
+	if err := f.fs.Parse(args); err != nil {
+		return nil, exitUsage
+	}
+	if f.fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "%s: unexpected argument %q\n", f.fs.Name(), f.fs.Arg(0))
+		return nil, exitUsage
+	}
+	inputs := map[string]string{config.InputScope: f.scope.String()}
+	for name, v := range f.strings {
+		inputs[name] = *v
+	}
+	for name, v := range f.bools {
+		if *v {
+			inputs[name] = "true"
+		}
+	}
+	return func(name string) string { return strings.TrimSpace(inputs[name]) }, exitOK
 }
 
 // scopeFlag collects repeated --scope flags into the input's lines.
@@ -62,58 +110,43 @@ type scopeFlag []string
 func (s *scopeFlag) String() string     { return strings.Join(*s, "\n") }
 func (s *scopeFlag) Set(v string) error { *s = append(*s, v); return nil }
 
-func runTokenCLI(args []string, e Env) int {
-	fs := flag.NewFlagSet("asc-auth token", flag.ContinueOnError)
-	fs.SetOutput(e.Stderr)
-	vals := inputFlags(fs, map[string]string{
-		config.InputKeyID:          "the 10-character API key ID",
-		config.InputIssuerID:       "the issuer ID (a UUID); empty for an individual key",
-		config.InputPrivateKey:     "the .p8 key itself (prefer --private-key-path: arguments are visible to other users)",
-		config.InputPrivateKeyPath: "a path to the .p8 file",
-		config.InputAPIKeyJSON:     "the content of fastlane's API key JSON",
-		config.InputTokenLifetime:  "exp - iat, a duration from 2m to 20m (default 15m)",
-		config.InputAPIKeyJSONPath: "also write fastlane's API key JSON here (mode 0600)",
-	})
-	inHouse := fs.Bool(config.InputInHouse, false, "an enterprise (in-house) key")
-	var scope scopeFlag
-	fs.Var(&scope, config.InputScope, "a scope entry such as \"GET /v1/apps\" (repeatable)")
-	decode := fs.Bool("decode", false, "print the token's header and claims as JSON instead of the token")
-	if err := fs.Parse(args); err != nil {
-		return exitUsage
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(e.Stderr, "asc-auth token: unexpected argument %q\n", fs.Arg(0))
-		return exitUsage
-	}
-	inputs := map[string]string{config.InputScope: scope.String()}
-	for name, v := range vals {
-		inputs[name] = *v
-	}
-	if *inHouse {
-		inputs[config.InputInHouse] = "true"
-	}
-	cfg, _, err := config.ParseToken(config.Env{
-		Input:    func(name string) string { return strings.TrimSpace(inputs[name]) },
-		ReadFile: e.ReadFile,
-	})
+// parseCLIConfig checks the inputs as the action does and prints every
+// error on its own line.
+func parseCLIConfig(input func(string) string, e Env) (config.Config, *token.Minter, int) {
+	cfg, _, err := config.Parse(config.Env{Input: input, ReadFile: e.ReadFile})
 	if err != nil {
 		for _, err := range unjoin(err) {
 			fmt.Fprintf(e.Stderr, "asc-auth: %v\n", err)
 		}
-		return exitFailure
+		return cfg, nil, exitFailure
 	}
-	m, err := token.NewMinter(cfg.Key.Private, cfg.Minter, token.WithClock(e.Now))
+	m, err := token.NewMinter(cfg.Token.Key.Private, cfg.Token.Minter, token.WithClock(e.Now))
 	if err != nil {
 		fmt.Fprintf(e.Stderr, "asc-auth: %v\n", err)
-		return exitFailure
+		return cfg, nil, exitFailure
+	}
+	return cfg, m, exitOK
+}
+
+func runTokenCLI(args []string, e Env) int {
+	f := newInputFlags("asc-auth token", e.Stderr)
+	f.string(config.InputAPIKeyJSONPath, "also write fastlane's API key JSON here (mode 0600)")
+	decode := f.fs.Bool("decode", false, "print the token's header and claims as JSON instead of the token")
+	input, code := f.parse(args, e.Stderr)
+	if code != exitOK {
+		return code
+	}
+	cfg, m, code := parseCLIConfig(input, e)
+	if code != exitOK {
+		return code
 	}
 	tok, err := m.Mint()
 	if err != nil {
 		fmt.Fprintf(e.Stderr, "asc-auth: %v\n", err)
 		return exitFailure
 	}
-	if cfg.APIKeyJSONPath != "" {
-		if err := fastlane.WriteAPIKeyFile(cfg.APIKeyJSONPath, apiKeyFor(cfg, m.Config().Lifetime)); err != nil {
+	if path := cfg.Token.APIKeyJSONPath; path != "" {
+		if err := fastlane.WriteAPIKeyFile(path, apiKeyFor(cfg.Token, m.Config().Lifetime)); err != nil {
 			fmt.Fprintf(e.Stderr, "asc-auth: %v\n", err)
 			return exitFailure
 		}
@@ -122,6 +155,38 @@ func runTokenCLI(args []string, e Env) int {
 		return printDecoded(e.Stdout, e.Stderr, tok.Value)
 	}
 	fmt.Fprintln(e.Stdout, tok.Value)
+	return exitOK
+}
+
+func runBuildNumberCLI(ctx context.Context, args []string, e Env) int {
+	f := newInputFlags("asc-auth build-number", e.Stderr)
+	f.string(config.InputApp, "the app's bundle ID or numeric App Store Connect ID")
+	f.string(config.InputPlatform, "IOS (default), MAC_OS, TV_OS or VISION_OS")
+	f.string(config.InputVersion, "only builds of this marketing version")
+	f.string(config.InputInitialBuildNumber, "the build number when there is none yet (default 1)")
+	f.string(config.InputAPIBaseURL, "the API's base URL (default "+config.DefaultAPIBaseURL+")")
+	input, code := f.parse(args, e.Stderr)
+	if code != exitOK {
+		return code
+	}
+	withStep := func(name string) string {
+		if name == config.InputBuildNumber {
+			return "true"
+		}
+		return input(name)
+	}
+	cfg, m, code := parseCLIConfig(withStep, e)
+	if code != exitOK {
+		return code
+	}
+	client := newClient(cfg, m, func(...string) {}, func(msg string) { fmt.Fprintln(e.Stderr, "asc-auth: warning:", msg) }, e)
+	res, err := buildnum.Find(ctx, client, *cfg.BuildNumber)
+	if err != nil {
+		fmt.Fprintf(e.Stderr, "asc-auth: %v\n", err)
+		return exitFailure
+	}
+	fmt.Fprintf(e.Stdout, "latest-build-number=%s\nnext-build-number=%s\napp-id=%s\n", numberOrEmpty(res.Latest), res.Next, res.AppID)
+	fmt.Fprintln(e.Stderr, buildNumberLine(*cfg.BuildNumber, res, client.Requests()))
 	return exitOK
 }
 

@@ -16,7 +16,8 @@ import (
 const demoIssuerID = "69a6de7e-1b2c-47e3-a053-5b8c7c11a4d1"
 
 // runDemo runs the action as the runner would, on the bundled throwaway
-// key, in a temporary runner layout, and shows what a workflow would show:
+// key, against the local App Store Connect simulator, in a temporary
+// runner layout, and shows what a workflow would show:
 // the log with secrets masked, the outputs, the exported variables and the
 // step summary.
 func runDemo(ctx context.Context, e Env) int {
@@ -34,6 +35,12 @@ func runDemo(ctx context.Context, e Env) int {
 			return exitFailure
 		}
 	}
+	sim, apiURL, err := startDemoSimulator(e.DemoKey, e.Now, "127.0.0.1:0")
+	if err != nil {
+		fmt.Fprintf(e.Stderr, "asc-auth demo: %v\n", err)
+		return exitFailure
+	}
+	defer sim.Close()
 	runnerTemp := filepath.Join(dir, "runner_temp")
 	env := map[string]string{
 		"GITHUB_ACTIONS":          "true",
@@ -43,12 +50,15 @@ func runDemo(ctx context.Context, e Env) int {
 		"GITHUB_OUTPUT":           files["GITHUB_OUTPUT"],
 		"GITHUB_ENV":              files["GITHUB_ENV"],
 		"GITHUB_STEP_SUMMARY":     files["GITHUB_STEP_SUMMARY"],
-		"INPUT_KEY-ID":            "DEMOKEY001",
+		"INPUT_KEY-ID":            demoKeyID,
 		"INPUT_ISSUER-ID":         demoIssuerID,
 		"INPUT_PRIVATE-KEY":       string(e.DemoKey),
 		"INPUT_API-KEY-JSON-PATH": filepath.Join(runnerTemp, "api_key.json"),
 		"INPUT_EXPORT-ENV":        "true",
 		"INPUT_IN-HOUSE":          "false",
+		"INPUT_BUILD-NUMBER":      "true",
+		"INPUT_APP":               demoBundleID,
+		"INPUT_API-BASE-URL":      apiURL,
 	}
 	var log bytes.Buffer
 	step := e
@@ -58,7 +68,8 @@ func runDemo(ctx context.Context, e Env) int {
 
 	var masker runnersim.Masker
 	w := e.Stdout
-	fmt.Fprintln(w, "asc-auth demo: the token step on the bundled test key (testdata/AuthKey_DEMOKEY001.p8)")
+	fmt.Fprintf(w, "asc-auth demo: the token and build-number steps on the bundled test key (testdata/AuthKey_%s.p8)\n", demoKeyID)
+	fmt.Fprintf(w, "against the local App Store Connect simulator at %s\n", apiURL)
 	fmt.Fprintln(w, "\n== Step log, as the runner shows it ==")
 	for line := range strings.Lines(log.String()) {
 		for _, c := range runnersim.ParseCommands([]byte(line)) {

@@ -26,12 +26,8 @@ type tokenResult struct {
 
 // runTokenStep mints a token, writes the key in the forms asked for and
 // reports all of it as outputs and in the step summary.
-func runTokenStep(rt *actions.Runtime, cfg config.Token, getenv func(string) string, now func() time.Time) (tokenResult, error) {
+func runTokenStep(rt *actions.Runtime, cfg config.Token, m *token.Minter, getenv func(string) string) (tokenResult, error) {
 	var res tokenResult
-	m, err := token.NewMinter(cfg.Key.Private, cfg.Minter, token.WithClock(now))
-	if err != nil {
-		return res, err
-	}
 	tok, err := m.Mint()
 	if err != nil {
 		return res, err

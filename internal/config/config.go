@@ -4,16 +4,21 @@
 package config
 
 import (
+	"cmp"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
+	"net/url"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/asc-auth/action/internal/asc"
+	"github.com/asc-auth/action/internal/buildnum"
 	"github.com/asc-auth/action/internal/fastlane"
 	"github.com/asc-auth/action/internal/keys"
 	"github.com/asc-auth/action/internal/token"
@@ -31,7 +36,17 @@ const (
 	InputScope          = "scope"
 	InputAPIKeyJSONPath = "api-key-json-path"
 	InputExportEnv      = "export-env"
+
+	InputAPIBaseURL         = "api-base-url"
+	InputBuildNumber        = "build-number"
+	InputApp                = "app"
+	InputPlatform           = "platform"
+	InputVersion            = "version"
+	InputInitialBuildNumber = "initial-build-number"
 )
+
+// DefaultAPIBaseURL is App Store Connect's API.
+const DefaultAPIBaseURL = "https://api.appstoreconnect.apple.com"
 
 // maxKeyFileSize caps a private-key-path read: a .p8 file is about 250 bytes.
 const maxKeyFileSize = 64 << 10
@@ -60,6 +75,13 @@ type Token struct {
 	ExportEnv      bool
 }
 
+// Config is every step's checked configuration.
+type Config struct {
+	Token       Token
+	APIBaseURL  string
+	BuildNumber *buildnum.Query // nil unless the build-number step is on
+}
+
 // Env is where inputs come from: Input returns an input's value with
 // surrounding white space removed ("" when unset) and ReadFile reads a file
 // named by an input.
@@ -68,13 +90,17 @@ type Env struct {
 	ReadFile func(name string) ([]byte, error)
 }
 
-// ParseToken checks the token step's inputs. Whatever it returns, secrets
+// Parse checks the inputs of every step. Whatever it returns, secrets
 // lists every secret it saw or derived (raw inputs, the key in each of its
 // forms) so that the caller can mask them before printing anything,
 // including the error. The error joins one *InputError per invalid input.
-func ParseToken(env Env) (cfg Token, secrets []string, err error) {
+func Parse(env Env) (cfg Config, secrets []string, err error) {
 	p := &parser{env: env}
-	cfg = p.token()
+	cfg.Token = p.token()
+	cfg.APIBaseURL = p.baseURL()
+	if p.boolean(InputBuildNumber, env.Input(InputBuildNumber)) {
+		cfg.BuildNumber = p.buildNumber()
+	}
 	return cfg, p.secrets, errors.Join(p.errs...)
 }
 
@@ -304,3 +330,62 @@ func keyIDFromFileName(path string) string {
 
 // minutes writes a whole number of minutes as "20m" rather than "20m0s".
 func minutes(d time.Duration) string { return fmt.Sprintf("%dm", d/time.Minute) }
+
+// baseURL checks api-base-url: HTTPS, or plain HTTP to this machine only
+// (the local simulator), so that a token never crosses a network unencrypted.
+func (p *parser) baseURL() string {
+	s := p.env.Input(InputAPIBaseURL)
+	if s == "" {
+		return DefaultAPIBaseURL
+	}
+	const fix = "give an https:// URL such as " + DefaultAPIBaseURL + ", or http://127.0.0.1:PORT for the local simulator"
+	u, err := url.Parse(s)
+	switch {
+	case err != nil || u.Host == "" || u.Opaque != "":
+		p.fail(InputAPIBaseURL, "is not a URL", fix)
+	case u.User != nil || u.RawQuery != "" || u.Fragment != "":
+		p.fail(InputAPIBaseURL, "must not carry credentials, a query or a fragment", fix)
+	case u.Scheme == "https":
+	case u.Scheme == "http" && isLoopback(u.Hostname()):
+	default:
+		p.fail(InputAPIBaseURL, "must use https (plain http only to this machine)", fix)
+	}
+	return strings.TrimSuffix(s, "/")
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// buildNumber checks the build-number step's inputs.
+func (p *parser) buildNumber() *buildnum.Query {
+	q := &buildnum.Query{
+		App:      p.env.Input(InputApp),
+		Platform: asc.Platform(cmp.Or(p.env.Input(InputPlatform), string(asc.PlatformIOS))),
+		Version:  p.env.Input(InputVersion),
+	}
+	if q.App == "" {
+		p.fail(InputApp, "is missing", "give the app's bundle ID (com.example.app) or its numeric App Store Connect ID")
+	} else if buildnum.CheckApp(q.App) != nil {
+		p.fail(InputApp, "is neither a bundle ID nor a numeric app ID", "give the app's bundle ID (com.example.app) or its numeric App Store Connect ID")
+	}
+	if !q.Platform.Valid() {
+		p.fail(InputPlatform, "is not a platform App Store Connect knows", "use IOS, MAC_OS, TV_OS or VISION_OS")
+	}
+	if q.Version != "" {
+		if _, err := buildnum.Parse(q.Version); err != nil {
+			p.fail(InputVersion, "is not a marketing version", "give CFBundleShortVersionString, such as 1.2 or 1.2.3, or leave it empty")
+		}
+	}
+	initial := cmp.Or(p.env.Input(InputInitialBuildNumber), "1")
+	n, err := buildnum.Parse(initial)
+	if err != nil {
+		p.fail(InputInitialBuildNumber, "is not a build number", "give one to three period-separated integers, such as 1 or 1.0.0")
+	}
+	q.Initial = n
+	return q
+}

@@ -1,0 +1,77 @@
+package app
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/asc-auth/action/internal/actions"
+	"github.com/asc-auth/action/internal/asc"
+	"github.com/asc-auth/action/internal/buildnum"
+)
+
+// runBuildNumberStep finds the latest build number in use, in-flight
+// uploads included, and reports it and the next one.
+func runBuildNumberStep(ctx context.Context, rt *actions.Runtime, c *asc.Client, q buildnum.Query) (buildnum.Result, error) {
+	res, err := buildnum.Find(ctx, c, q)
+	if err != nil {
+		return res, err
+	}
+	if len(res.Ignored) > 0 {
+		rt.Warningf("Build number", "left out %d build number(s) that are not numbers: %s", len(res.Ignored), strings.Join(res.Ignored, ", "))
+	}
+	for _, o := range [][2]string{
+		{"latest-build-number", numberOrEmpty(res.Latest)},
+		{"next-build-number", res.Next.String()},
+		{"app-id", res.AppID},
+	} {
+		if err := rt.SetOutput(o[0], o[1]); err != nil {
+			return res, err
+		}
+	}
+	rt.Infof("%s", buildNumberLine(q, res, c.Requests()))
+	if err := rt.AddStepSummary(buildNumberSummary(q, res, c.Requests())); err != nil {
+		rt.Warningf("Step summary", "could not write the step summary: %v", err)
+	}
+	return res, nil
+}
+
+func numberOrEmpty(n buildnum.Number) string {
+	if n.IsZero() {
+		return ""
+	}
+	return n.String()
+}
+
+// buildNumberLine is the step's one log line.
+func buildNumberLine(q buildnum.Query, res buildnum.Result, requests int) string {
+	latest := "no build yet"
+	if !res.Latest.IsZero() {
+		latest = fmt.Sprintf("latest %s (%s)", res.Latest, res.LatestSource)
+	}
+	return fmt.Sprintf("Build number for %s on %s%s: %s; next %s. Read %d builds and %d in-flight uploads in %d requests.",
+		cmp.Or(res.BundleID, res.AppID), q.Platform, versionSuffix(q.Version), latest, res.Next, res.Builds, res.Uploads, requests)
+}
+
+func buildNumberSummary(q buildnum.Query, res buildnum.Result, requests int) string {
+	var b strings.Builder
+	b.WriteString("### Build number\n\n| | |\n|---|---|\n")
+	row := func(k, v string) { fmt.Fprintf(&b, "| %s | %s |\n", k, v) }
+	row("App", fmt.Sprintf("`%s` (app ID %s), %s%s", cmp.Or(res.BundleID, "?"), res.AppID, q.Platform, versionSuffix(q.Version)))
+	if res.Latest.IsZero() {
+		row("Latest", "none yet")
+	} else {
+		row("Latest", fmt.Sprintf("`%s` (%s)", res.Latest, res.LatestSource))
+	}
+	row("Next", "`"+res.Next.String()+"`")
+	row("Read", fmt.Sprintf("%d builds and %d in-flight uploads, in %d requests", res.Builds, res.Uploads, requests))
+	return b.String()
+}
+
+func versionSuffix(v string) string {
+	if v == "" {
+		return ""
+	}
+	return " version " + v
+}
