@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/asc-auth/action/internal/ascsim"
 	"github.com/asc-auth/action/internal/runnersim"
 	"github.com/asc-auth/action/internal/token"
 )
@@ -247,5 +248,46 @@ func TestContainerRefusesBadInput(t *testing.T) {
 	}
 	if strings.Contains(log, "goroutine") || strings.Contains(log, "panic") {
 		t.Errorf("stack trace in the log:\n%s", log)
+	}
+}
+
+// TestContainerBuildNumber runs the build-number step in the image against
+// the simulator on the host's loopback (the runner gives container actions
+// the job's network; podman's host network stands in for it here).
+func TestContainerBuildNumber(t *testing.T) {
+	image := imageOrSkip(t)
+	key, pub := demoKey(t)
+	sim, err := ascsim.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sim.RegisterKey("DEMOKEY001", issuerID, false, pub)
+	app := sim.AddApp("com.example.container", "Container")
+	for _, n := range []string{"9", "10", "1.2"} {
+		sim.AddBuild(app, "IOS", "1.0", n, "VALID", time.Now().Add(-time.Hour))
+	}
+	sim.AddBuildUpload(app, "IOS", "1.0", "11", "AWAITING_UPLOAD")
+	url, err := sim.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+
+	r := newRunner(t)
+	log, code := r.run(image, map[string]string{
+		"key-id": "DEMOKEY001", "issuer-id": issuerID, "private-key": key,
+		"build-number": "true", "app": "com.example.container", "api-base-url": url,
+	})
+	if code != 0 {
+		t.Fatalf("exit %d:\n%s", code, log)
+	}
+	out := r.fileCommands(r.output)
+	if out["latest-build-number"] != "11" || out["next-build-number"] != "12" || out["app-id"] != app {
+		t.Errorf("outputs %v; want latest 11, next 12, app-id %s", out, app)
+	}
+	for _, req := range sim.Requests() {
+		if req.Status != 200 {
+			t.Errorf("%s %s?%s answered %d: %s", req.Method, req.Path, req.RawQuery, req.Status, req.Note)
+		}
 	}
 }
