@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the tests use beyond Go, from Debian's packages: openssl
 # and ruby-jwt for the token cross-checks, buildah, podman, runc and a static
-# busybox for building and running the container image as GitHub would.
+# busybox for building and running the container image as GitHub would,
+# and shellcheck for the scripts.
 set -euo pipefail
 need=()
 command -v openssl >/dev/null || need+=(openssl)
@@ -10,6 +11,7 @@ command -v buildah >/dev/null || need+=(buildah)
 command -v podman >/dev/null || need+=(podman)
 command -v runc >/dev/null || need+=(runc)
 [ -x /bin/busybox ] || need+=(busybox-static)
+command -v shellcheck >/dev/null || need+=(shellcheck)
 if [ ${#need[@]} -gt 0 ]; then
 	sudo=()
 	[ "$(id -u)" -eq 0 ] || sudo=(sudo)
