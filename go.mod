@@ -7,6 +7,7 @@ require (
 	github.com/sethvargo/go-githubactions v1.4.0
 	golang.org/x/crypto v0.45.0
 	gopkg.in/yaml.v3 v3.0.1
+	howett.net/plist v1.0.1
 )
 
 require (

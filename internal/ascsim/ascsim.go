@@ -10,6 +10,12 @@
 // AddBuildUpload and SeedBuilds, in JSON:API shapes with sparse fieldsets,
 // includes, sorting and cursor paging.
 //
+// The Build Uploads API is simulated end to end (uploads.go): build
+// uploads and their files, presigned part URLs under /upload/ that answer
+// as the object store behind them does (uploadparts.go), the commit with
+// its checksum check, and processing by the server's clock up to a VALID
+// build.
+//
 // Requests the document allows but the simulator does not model (other
 // paths, or filters it does not implement) get 501 NOT_IMPLEMENTED naming
 // what is missing, never a silently wrong answer.
@@ -59,7 +65,9 @@ type Server struct {
 	remaining int // user-hour-rem
 	requests  []Request
 	data      store
+	up        uploadStore // the Build Uploads API's files, parts and processing (uploads.go)
 	hs        *http.Server
+	sessions  map[string]bool // web sessions by myacinfo value: valid or not (olympus.go)
 }
 
 // Option changes a Server's defaults.
@@ -111,9 +119,11 @@ func (s *Server) Start(addr string) (string, error) {
 	return "http://" + ln.Addr().String(), nil
 }
 
-// Close stops a server Start started, closing its connections at once.
-// Closing a server that was never started does nothing.
+// Close stops a server Start started, closing its connections at once,
+// and removes the temporary files of uploaded parts; it is safe to call on
+// a server that was never started.
 func (s *Server) Close() error {
+	s.closeUploads()
 	s.mu.Lock()
 	hs := s.hs
 	s.mu.Unlock()
@@ -160,6 +170,19 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// its answer finds it in Requests; or at the end if none was written.
 	rec := &recorder{ResponseWriter: w, onStatus: logEntry}
 	defer logEntry(0)
+
+	if r.URL.Path == OlympusSessionPath { // cookie-authenticated, outside the API (olympus.go)
+		s.serveOlympus(rec, r, &entry)
+		return
+	}
+
+	if isUploadPath(r.URL.Path) {
+		// A presigned part URL (uploadparts.go): no token, no rate limit,
+		// and its signature never reaches the log.
+		entry.RawQuery = ""
+		s.servePart(rec, r, &entry)
+		return
+	}
 
 	s.mu.Lock()
 	exhausted := s.remaining == 0

@@ -72,11 +72,12 @@ func (s *Server) Inject(f Fault) {
 	s.faults = append(s.faults, &f)
 }
 
-// ClearFaults removes every injected fault.
+// ClearFaults removes every injected fault, part faults included.
 func (s *Server) ClearFaults() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.faults = nil
+	s.up.partFaults = nil
 }
 
 // takeFaults returns the faults that apply to r, using them up.

@@ -9,6 +9,9 @@ import (
 // endpointFor returns the simulated operation for a method and a path
 // template of Apple's document.
 func endpointFor(method, path string) (endpoint, bool) {
+	if ep, ok := uploadEndpointFor(method, path); ok {
+		return ep, true
+	}
 	if method != "GET" {
 		return endpoint{}, false
 	}
@@ -33,11 +36,11 @@ func endpointFor(method, path string) (endpoint, bool) {
 	case "/v1/apps/{id}/buildUploads":
 		return endpoint{
 			filters:  []string{"cfBundleShortVersionString", "cfBundleVersion", "platform", "state"},
-			includes: []string{"build"},
+			includes: buildUploadIncludes(),
 			serve:    (*call).listBuildUploads,
 		}, true
 	case "/v1/buildUploads/{id}":
-		return endpoint{includes: []string{"build"}, serve: (*call).getBuildUpload}, true
+		return endpoint{includes: buildUploadIncludes(), serve: (*call).getBuildUpload}, true
 	}
 	return endpoint{}, false
 }
@@ -324,6 +327,7 @@ func (c *call) buildUploadResource(u *buildUpload, in *included) resource {
 			in.add(c.buildResource(b, nil))
 		}
 	}
+	c.relateUploadFiles(&res, u, in)
 	return c.sparse(res)
 }
 

@@ -229,12 +229,3 @@ func ids(rs []resource) []string {
 	}
 	return out
 }
-
-func attrs(rs []resource, name string) []string {
-	out := make([]string, len(rs))
-	for i, r := range rs {
-		s, _ := r.Attributes[name].(string)
-		out[i] = s
-	}
-	return out
-}

@@ -49,6 +49,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, entry *Request
 		return
 	}
 	c := &call{s: s, w: w, r: r, id: pathParams["id"], q: q, base: baseURL(r), now: s.now()}
+	s.settleUploads(c.now)
 	ep.serve(c)
 }
 
