@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"time"
 
 	"github.com/asc-auth/action/internal/actions"
@@ -61,19 +62,40 @@ func runAction(ctx context.Context, e Env) int {
 		reportInputErrors(rt, err)
 		return exitFailure
 	}
-	m, err := token.NewMinter(cfg.Token.Key.Private, cfg.Token.Minter, token.WithClock(e.Now))
-	if err == nil {
-		_, err = runTokenStep(rt, cfg.Token, m, e.Getenv)
-	}
-	if err == nil && cfg.BuildNumber != nil {
-		client := newClient(cfg, m, rt.Mask, func(msg string) { rt.Warningf("App Store Connect", "%s", msg) }, e)
-		_, err = runBuildNumberStep(ctx, rt, client, *cfg.BuildNumber)
-	}
+	err = runSteps(ctx, rt, cfg, e)
 	if err != nil {
 		rt.Errorf("asc-auth failed", "%v", err)
 		return exitFailure
 	}
 	return exitOK
+}
+
+// runSteps runs the steps cfg asks for: the session step first, so that a
+// dead session fails the job before anything else happens, then the token
+// step and the steps that use the API.
+func runSteps(ctx context.Context, rt *actions.Runtime, cfg config.Config, e Env) error {
+	if cfg.Session != nil {
+		if err := runSessionStep(ctx, rt, cfg.Session, &http.Client{}, e.Now(), "asc-auth/"+e.Version); err != nil {
+			return err
+		}
+	}
+	if cfg.Token == nil {
+		return nil
+	}
+	m, err := token.NewMinter(cfg.Token.Key.Private, cfg.Token.Minter, token.WithClock(e.Now))
+	if err != nil {
+		return err
+	}
+	if _, err := runTokenStep(rt, *cfg.Token, m, e.Getenv); err != nil {
+		return err
+	}
+	if cfg.BuildNumber != nil {
+		client := newClient(cfg, m, rt.Mask, func(msg string) { rt.Warningf("App Store Connect", "%s", msg) }, e)
+		if _, err := runBuildNumberStep(ctx, rt, client, *cfg.BuildNumber); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // newClient returns an App Store Connect client whose tokens m mints when

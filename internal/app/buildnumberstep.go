@@ -21,14 +21,12 @@ func runBuildNumberStep(ctx context.Context, rt *actions.Runtime, c *asc.Client,
 	if len(res.Ignored) > 0 {
 		rt.Warningf("Build number", "left out %d build number(s) that are not numbers: %s", len(res.Ignored), strings.Join(res.Ignored, ", "))
 	}
-	for _, o := range [][2]string{
+	if err := setOutputs(rt, [][2]string{
 		{"latest-build-number", numberOrEmpty(res.Latest)},
 		{"next-build-number", res.Next.String()},
 		{"app-id", res.AppID},
-	} {
-		if err := rt.SetOutput(o[0], o[1]); err != nil {
-			return res, err
-		}
+	}); err != nil {
+		return res, err
 	}
 	rt.Infof("%s", buildNumberLine(q, res, c.Requests()))
 	if err := rt.AddStepSummary(buildNumberSummary(q, res, c.Requests())); err != nil {
@@ -55,18 +53,16 @@ func buildNumberLine(q buildnum.Query, res buildnum.Result, requests int) string
 }
 
 func buildNumberSummary(q buildnum.Query, res buildnum.Result, requests int) string {
-	var b strings.Builder
-	b.WriteString("### Build number\n\n| | |\n|---|---|\n")
-	row := func(k, v string) { fmt.Fprintf(&b, "| %s | %s |\n", k, v) }
-	row("App", fmt.Sprintf("`%s` (app ID %s), %s%s", cmp.Or(res.BundleID, "?"), res.AppID, q.Platform, versionSuffix(q.Version)))
-	if res.Latest.IsZero() {
-		row("Latest", "none yet")
-	} else {
-		row("Latest", fmt.Sprintf("`%s` (%s)", res.Latest, res.LatestSource))
+	latest := "none yet"
+	if !res.Latest.IsZero() {
+		latest = fmt.Sprintf("`%s` (%s)", res.Latest, res.LatestSource)
 	}
-	row("Next", "`"+res.Next.String()+"`")
-	row("Read", fmt.Sprintf("%d builds and %d in-flight uploads, in %d requests", res.Builds, res.Uploads, requests))
-	return b.String()
+	return table("Build number", [][2]string{
+		{"App", fmt.Sprintf("`%s` (app ID %s), %s%s", cmp.Or(res.BundleID, "?"), res.AppID, q.Platform, versionSuffix(q.Version))},
+		{"Latest", latest},
+		{"Next", "`" + res.Next.String() + "`"},
+		{"Read", fmt.Sprintf("%d builds and %d in-flight uploads, in %d requests", res.Builds, res.Uploads, requests)},
+	})
 }
 
 func versionSuffix(v string) string {

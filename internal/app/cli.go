@@ -120,6 +120,10 @@ func parseCLIConfig(input func(string) string, e Env) (config.Config, *token.Min
 		}
 		return cfg, nil, exitFailure
 	}
+	if cfg.Token == nil {
+		fmt.Fprintln(e.Stderr, "asc-auth: no API key was given")
+		return cfg, nil, exitFailure
+	}
 	m, err := token.NewMinter(cfg.Token.Key.Private, cfg.Token.Minter, token.WithClock(e.Now))
 	if err != nil {
 		fmt.Fprintf(e.Stderr, "asc-auth: %v\n", err)
@@ -146,7 +150,7 @@ func runTokenCLI(args []string, e Env) int {
 		return exitFailure
 	}
 	if path := cfg.Token.APIKeyJSONPath; path != "" {
-		if err := fastlane.WriteAPIKeyFile(path, apiKeyFor(cfg.Token, m.Config().Lifetime)); err != nil {
+		if err := fastlane.WriteAPIKeyFile(path, apiKeyFor(*cfg.Token, m.Config().Lifetime)); err != nil {
 			fmt.Fprintf(e.Stderr, "asc-auth: %v\n", err)
 			return exitFailure
 		}

@@ -60,10 +60,8 @@ func runTokenStep(rt *actions.Runtime, cfg config.Token, m *token.Minter, getenv
 	if res.KeyFile != "" {
 		outputs = append(outputs, [2]string{"api-key-json-path", res.KeyFile})
 	}
-	for _, o := range outputs {
-		if err := rt.SetOutput(o[0], o[1]); err != nil {
-			return res, err
-		}
+	if err := setOutputs(rt, outputs); err != nil {
+		return res, err
 	}
 	if cfg.ExportEnv {
 		for _, v := range fastlane.Env(apiKey, res.KeyFile) {
@@ -85,31 +83,30 @@ func runTokenStep(rt *actions.Runtime, cfg config.Token, m *token.Minter, getenv
 // tokenSummary renders the step summary. It names what was done and where,
 // never a secret: not the token, the key, its ID or the issuer ID.
 func tokenSummary(c token.Config, res tokenResult) string {
-	var b strings.Builder
-	b.WriteString("### App Store Connect token\n\n| | |\n|---|---|\n")
-	row := func(k, v string) { fmt.Fprintf(&b, "| %s | %s |\n", k, v) }
 	kinds := map[string]string{
 		"team":       "team key (tokens carry the issuer ID)",
 		"individual": "individual key (tokens carry `sub: user`)",
 		"enterprise": "enterprise (in-house) key",
 	}
-	row("Key", kinds[c.Kind()])
-	row("Audience", "`"+c.Audience()+"`")
-	row("Expires", fmt.Sprintf("%s (exp − iat = %d s; Apple's limit is %d s)",
-		res.Token.ExpiresAt.Format(time.RFC3339), int(c.Lifetime/time.Second), int(token.MaxLifetime/time.Second)))
-	if len(c.Scope) == 0 {
-		row("Scope", "every operation the key's role allows")
-	} else {
-		row("Scope", "`"+strings.Join(c.Scope, "`<br>`")+"`")
+	scope := "every operation the key's role allows"
+	if len(c.Scope) > 0 {
+		scope = "`" + strings.Join(c.Scope, "`<br>`") + "`"
 	}
-	row("Token", "output `token` (masked)")
+	rows := [][2]string{
+		{"Key", kinds[c.Kind()]},
+		{"Audience", "`" + c.Audience() + "`"},
+		{"Expires", fmt.Sprintf("%s (exp − iat = %d s; Apple's limit is %d s)",
+			res.Token.ExpiresAt.Format(time.RFC3339), int(c.Lifetime/time.Second), int(token.MaxLifetime/time.Second))},
+		{"Scope", scope},
+		{"Token", "output `token` (masked)"},
+	}
 	if res.KeyFile != "" {
-		row("Key file", "`"+res.KeyFile+"` (fastlane API key JSON, mode 0600)")
+		rows = append(rows, [2]string{"Key file", "`" + res.KeyFile + "` (fastlane API key JSON, mode 0600)"})
 	}
 	if len(res.Exported) > 0 {
-		row("Environment", "`"+strings.Join(res.Exported, "`, `")+"`")
+		rows = append(rows, [2]string{"Environment", "`" + strings.Join(res.Exported, "`, `") + "`"})
 	}
-	return b.String()
+	return table("App Store Connect token", rows)
 }
 
 // apiKeyFor is the fastlane API key JSON for cfg's key, with the PEM in

@@ -75,11 +75,14 @@ type Token struct {
 	ExportEnv      bool
 }
 
-// Config is every step's checked configuration.
+// Config is every step's checked configuration. A step whose inputs were
+// not given is nil: the token step runs when a key is given (or nothing
+// else is), the session step when a session or an app-specific password is.
 type Config struct {
-	Token       Token
+	Token       *Token
 	APIBaseURL  string
-	BuildNumber *buildnum.Query // nil unless the build-number step is on
+	BuildNumber *buildnum.Query
+	Session     *Session
 }
 
 // Env is where inputs come from: Input returns an input's value with
@@ -96,9 +99,14 @@ type Env struct {
 // including the error. The error joins one *InputError per invalid input.
 func Parse(env Env) (cfg Config, secrets []string, err error) {
 	p := &parser{env: env}
-	cfg.Token = p.token()
+	cfg.Session = p.session()
+	buildNumber := p.boolean(InputBuildNumber, env.Input(InputBuildNumber))
+	if cfg.Session == nil || buildNumber || p.keyGiven() {
+		t := p.token()
+		cfg.Token = &t
+	}
 	cfg.APIBaseURL = p.baseURL()
-	if p.boolean(InputBuildNumber, env.Input(InputBuildNumber)) {
+	if buildNumber {
 		cfg.BuildNumber = p.buildNumber()
 	}
 	return cfg, p.secrets, errors.Join(p.errs...)
@@ -150,6 +158,11 @@ func (p *parser) token() Token {
 	return cfg
 }
 
+// keyGiven reports whether any input gives a private key.
+func (p *parser) keyGiven() bool {
+	return p.env.Input(InputPrivateKey) != "" || p.env.Input(InputPrivateKeyPath) != "" || p.env.Input(InputAPIKeyJSON) != ""
+}
+
 // key reads the private key from the one input that gives it. It returns
 // the parsed API key JSON when the key came that way.
 func (p *parser) key(cfg *Token) *fastlane.APIKey {
@@ -161,7 +174,7 @@ func (p *parser) key(cfg *Token) *fastlane.APIKey {
 	}
 	switch len(given) {
 	case 0:
-		p.fail(InputPrivateKey, "no key was given", "set exactly one of private-key (the .p8 contents), private-key-path or api-key-json")
+		p.fail(InputPrivateKey, "no key was given", "set exactly one of private-key (the .p8 contents), private-key-path or api-key-json (or, for an Apple ID, session or app-specific-password)")
 		return nil
 	case 1:
 	default:
@@ -251,7 +264,8 @@ func (p *parser) agree(input, fromInput, fromJSON, field string) string {
 	return fromJSON
 }
 
-// boolean reads a YAML 1.2 core boolean, as GitHub's toolkit does.
+// boolean reads a YAML 1.2 core boolean, as GitHub's toolkit does; empty
+// is false.
 func (p *parser) boolean(input, s string) bool {
 	switch s {
 	case "", "false", "False", "FALSE":
@@ -331,24 +345,28 @@ func keyIDFromFileName(path string) string {
 // minutes writes a whole number of minutes as "20m" rather than "20m0s".
 func minutes(d time.Duration) string { return fmt.Sprintf("%dm", d/time.Minute) }
 
-// baseURL checks api-base-url: HTTPS, or plain HTTP to this machine only
-// (the local simulator), so that a token never crosses a network unencrypted.
-func (p *parser) baseURL() string {
-	s := p.env.Input(InputAPIBaseURL)
+// baseURL checks api-base-url.
+func (p *parser) baseURL() string { return p.url(InputAPIBaseURL, DefaultAPIBaseURL) }
+
+// url checks a base-URL input: HTTPS, or plain HTTP to this machine only
+// (the local simulator), so that a credential never crosses a network
+// unencrypted.
+func (p *parser) url(input, def string) string {
+	s := p.env.Input(input)
 	if s == "" {
-		return DefaultAPIBaseURL
+		return def
 	}
-	const fix = "give an https:// URL such as " + DefaultAPIBaseURL + ", or http://127.0.0.1:PORT for the local simulator"
+	fix := "give an https:// URL such as " + def + ", or http://127.0.0.1:PORT for the local simulator"
 	u, err := url.Parse(s)
 	switch {
 	case err != nil || u.Host == "" || u.Opaque != "":
-		p.fail(InputAPIBaseURL, "is not a URL", fix)
+		p.fail(input, "is not a URL", fix)
 	case u.User != nil || u.RawQuery != "" || u.Fragment != "":
-		p.fail(InputAPIBaseURL, "must not carry credentials, a query or a fragment", fix)
+		p.fail(input, "must not carry credentials, a query or a fragment", fix)
 	case u.Scheme == "https":
 	case u.Scheme == "http" && isLoopback(u.Hostname()):
 	default:
-		p.fail(InputAPIBaseURL, "must use https (plain http only to this machine)", fix)
+		p.fail(input, "must use https (plain http only to this machine)", fix)
 	}
 	return strings.TrimSuffix(s, "/")
 }

@@ -1,0 +1,97 @@
+package config
+
+import (
+	"errors"
+	"regexp"
+	"strconv"
+
+	"github.com/asc-auth/action/internal/session"
+)
+
+// Session-step inputs.
+const (
+	InputSession             = "session"
+	InputSessionCheck        = "session-check"
+	InputSessionWarnDays     = "session-warn-days"
+	InputSessionBaseURL      = "session-base-url"
+	InputAppSpecificPassword = "app-specific-password"
+)
+
+// DefaultSessionBaseURL is where spaceship checks a session.
+const DefaultSessionBaseURL = "https://appstoreconnect.apple.com"
+
+// defaultWarnDays is how many days ahead of expiry the step warns.
+const defaultWarnDays = 7
+
+// appSpecificPassword is the form Apple shows: four groups of four
+// lower-case letters.
+var appSpecificPassword = regexp.MustCompile(`^[a-z]{4}-[a-z]{4}-[a-z]{4}-[a-z]{4}$`)
+
+// Session is the checked configuration of the session step: an Apple ID
+// session, an app-specific password, or both.
+type Session struct {
+	Raw                 string           // the session as given; "" if none
+	Parsed              *session.Session // nil if none
+	Check               bool             // check it live
+	WarnDays            int
+	BaseURL             string
+	AppSpecificPassword string
+}
+
+// session reads the session step's inputs, all of them whether or not a
+// session is given, and returns nil when neither a session nor an
+// app-specific password is.
+func (p *parser) session() *Session {
+	raw := p.env.Input(InputSession)
+	asp := p.env.Input(InputAppSpecificPassword)
+	p.secrets = append(p.secrets, asp)
+	cfg := &Session{
+		Raw:                 raw,
+		Check:               p.booleanDefault(InputSessionCheck, true),
+		WarnDays:            p.warnDays(),
+		BaseURL:             p.url(InputSessionBaseURL, DefaultSessionBaseURL),
+		AppSpecificPassword: asp,
+	}
+	if raw == "" && asp == "" {
+		return nil
+	}
+	if raw != "" {
+		s, err := session.Parse(raw)
+		p.secrets = append(p.secrets, session.Secrets(raw, s)...)
+		var se *session.Error
+		switch {
+		case errors.As(err, &se):
+			p.fail(InputSession, se.Problem, se.Hint)
+		case err != nil:
+			p.fail(InputSession, "is not a fastlane session", "paste the value fastlane spaceauth -u you@example.com prints")
+		}
+		cfg.Parsed = s
+	}
+	if asp != "" && !appSpecificPassword.MatchString(asp) {
+		p.fail(InputAppSpecificPassword, "is not an app-specific password (xxxx-xxxx-xxxx-xxxx, lower-case letters)",
+			"generate one at account.apple.com > Sign-In and Security > App-Specific Passwords")
+	}
+	return cfg
+}
+
+func (p *parser) warnDays() int {
+	s := p.env.Input(InputSessionWarnDays)
+	if s == "" {
+		return defaultWarnDays
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 || n > 365 {
+		p.fail(InputSessionWarnDays, "is not a whole number of days from 0 to 365", "give a number such as 7")
+		return defaultWarnDays
+	}
+	return n
+}
+
+// booleanDefault is boolean with another value for empty.
+func (p *parser) booleanDefault(input string, def bool) bool {
+	s := p.env.Input(input)
+	if s == "" {
+		return def
+	}
+	return p.boolean(input, s)
+}
