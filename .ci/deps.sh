@@ -2,7 +2,8 @@
 # Installs what the tests use beyond Go, from Debian's packages: openssl
 # and ruby-jwt for the token cross-checks, buildah, podman, runc and a static
 # busybox for building and running the container image as GitHub would,
-# and shellcheck for the scripts.
+# shellcheck for the scripts, and bsdtar and plistutil to cross-check the
+# .ipa/.pkg reader.
 set -euo pipefail
 need=()
 command -v openssl >/dev/null || need+=(openssl)
@@ -12,6 +13,8 @@ command -v podman >/dev/null || need+=(podman)
 command -v runc >/dev/null || need+=(runc)
 [ -x /bin/busybox ] || need+=(busybox-static)
 command -v shellcheck >/dev/null || need+=(shellcheck)
+command -v bsdtar >/dev/null || need+=(libarchive-tools)
+command -v plistutil >/dev/null || need+=(libplist-utils)
 if [ ${#need[@]} -gt 0 ]; then
 	sudo=()
 	[ "$(id -u)" -eq 0 ] || sudo=(sudo)
