@@ -38,7 +38,7 @@ type part struct {
 // may come in any order.
 func planParts(ops []asc.DeliveryFileUploadOperation, size int64) ([]part, error) {
 	if len(ops) == 0 {
-		return nil, errors.New("App Store Connect sent no upload operations")
+		return nil, errors.New("upload: App Store Connect sent no upload operations")
 	}
 	var errs []error
 	parts := make([]part, 0, len(ops))

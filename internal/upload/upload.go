@@ -554,7 +554,7 @@ func retry429[T any](ctx context.Context, r *run, what string, call func() (T, e
 		d := backoff(attempt, createBackoffBase, defaultBackoffMax, r.o.Rand)
 		if ra, ok := errors.AsType[*asc.RetryAfterError](err); ok {
 			if ra.RetryAfter > maxRetryAfter {
-				return v, fmt.Errorf("App Store Connect asks to wait %s before the next request, longer than %s: %w", ra.RetryAfter, maxRetryAfter, err)
+				return v, fmt.Errorf("upload: App Store Connect asks to wait %s before the next request, longer than %s: %w", ra.RetryAfter, maxRetryAfter, err)
 			}
 			d = ra.RetryAfter
 		}
