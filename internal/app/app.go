@@ -27,6 +27,8 @@ type Env struct {
 	ReadFile       func(string) ([]byte, error)
 	Version        string
 	DemoKey        []byte // the bundled throwaway key the demo signs with
+
+	uploadTuning uploadTuning // the demo's and tests' shorter waits
 }
 
 // Exit codes.
@@ -89,11 +91,17 @@ func runSteps(ctx context.Context, rt *actions.Runtime, cfg config.Config, e Env
 	if _, err := runTokenStep(rt, *cfg.Token, m, e.Getenv); err != nil {
 		return err
 	}
+	if cfg.BuildNumber == nil && cfg.Upload == nil {
+		return nil
+	}
+	client := newClient(cfg, m, rt.Mask, func(msg string) { rt.Warningf("App Store Connect", "%s", msg) }, e)
 	if cfg.BuildNumber != nil {
-		client := newClient(cfg, m, rt.Mask, func(msg string) { rt.Warningf("App Store Connect", "%s", msg) }, e)
 		if _, err := runBuildNumberStep(ctx, rt, client, *cfg.BuildNumber); err != nil {
 			return err
 		}
+	}
+	if cfg.Upload != nil {
+		return runUploadStep(ctx, rt, client, cfg.Upload, e.uploadTuning, e.Now)
 	}
 	return nil
 }

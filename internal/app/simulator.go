@@ -24,7 +24,9 @@ func startDemoSimulator(demoKey []byte, now func() time.Time, listen string) (*a
 	if err != nil {
 		return nil, "", fmt.Errorf("the bundled demo key: %w", err)
 	}
-	sim, err := ascsim.New(ascsim.WithClock(now))
+	// Small parts and short processing make the demo's upload show its
+	// parallel parts and its states in a couple of seconds.
+	sim, err := ascsim.New(ascsim.WithClock(now), ascsim.WithPartSize(1<<20), ascsim.WithProcessing(time.Second, time.Second))
 	if err != nil {
 		return nil, "", err
 	}

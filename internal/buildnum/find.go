@@ -48,7 +48,7 @@ func Find(ctx context.Context, c *asc.Client, q Query) (Result, error) {
 	if err := CheckQuery(q); err != nil {
 		return Result{}, err
 	}
-	app, err := findApp(ctx, c, q.App)
+	app, err := FindApp(ctx, c, q.App)
 	if err != nil {
 		return Result{}, err
 	}
@@ -139,7 +139,10 @@ func isAppID(app string) bool {
 	return app != "" && strings.Trim(app, "0123456789") == ""
 }
 
-func findApp(ctx context.Context, c *asc.Client, app string) (*asc.App, error) {
+// FindApp looks an app up by bundle ID or numeric app ID; an app the key
+// cannot see is an error that says what to check and errors.Is
+// asc.ErrNotFound.
+func FindApp(ctx context.Context, c *asc.Client, app string) (*asc.App, error) {
 	if isAppID(app) {
 		a, err := c.App(ctx, app)
 		if errors.Is(err, asc.ErrNotFound) {

@@ -83,6 +83,7 @@ type Config struct {
 	APIBaseURL  string
 	BuildNumber *buildnum.Query
 	Session     *Session
+	Upload      *Upload
 }
 
 // Env is where inputs come from: Input returns an input's value with
@@ -100,8 +101,9 @@ type Env struct {
 func Parse(env Env) (cfg Config, secrets []string, err error) {
 	p := &parser{env: env}
 	cfg.Session = p.session()
+	cfg.Upload = p.upload()
 	buildNumber := p.boolean(InputBuildNumber, env.Input(InputBuildNumber))
-	if cfg.Session == nil || buildNumber || p.keyGiven() {
+	if cfg.Session == nil || buildNumber || cfg.Upload != nil || p.keyGiven() {
 		t := p.token()
 		cfg.Token = &t
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/asc-auth/action/internal/ascsim"
+	"github.com/asc-auth/action/internal/bundle/bundletest"
 	"github.com/asc-auth/action/internal/runnersim"
 	"github.com/asc-auth/action/internal/token"
 )
@@ -289,5 +290,64 @@ func TestContainerBuildNumber(t *testing.T) {
 		if req.Status != 200 {
 			t.Errorf("%s %s?%s answered %d: %s", req.Method, req.Path, req.RawQuery, req.Status, req.Note)
 		}
+	}
+}
+
+// TestContainerUpload uploads a generated .ipa from the runner's workspace
+// through the image to the simulator and waits for processing.
+func TestContainerUpload(t *testing.T) {
+	image := imageOrSkip(t)
+	key, pub := demoKey(t)
+	sim, err := ascsim.New(ascsim.WithPartSize(256 << 10))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sim.RegisterKey("DEMOKEY001", issuerID, false, pub)
+	sim.AddApp("com.example.container", "Container")
+	url, err := sim.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+
+	r := newRunner(t)
+	ipa := filepath.Join(r.workspace, "build", "App.ipa") // ${{ github.workspace }}/build/App.ipa
+	if err := os.MkdirAll(filepath.Dir(ipa), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Create(ipa)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := bundletest.WriteIPA(f, bundletest.IPAOptions{BundleID: "com.example.container", ShortVersion: "1.0", BuildVersion: "7", AssetSize: 2 << 20}); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+
+	log, code := r.run(image, map[string]string{
+		"key-id": "DEMOKEY001", "issuer-id": issuerID, "private-key": key, "api-base-url": url,
+		"upload-file": ipa, "wait-for-processing": "5m",
+	})
+	if code != 0 {
+		t.Fatalf("exit %d:\n%s", code, log)
+	}
+	out := r.fileCommands(r.output)
+	if out["upload-state"] != "COMPLETE" || out["processing-state"] != "VALID" || out["build-number"] != "7" || out["bundle-id"] != "com.example.container" {
+		t.Errorf("outputs %v", out)
+	}
+	var puts, patches int
+	for _, req := range sim.Requests() {
+		switch {
+		case req.Method == "PUT":
+			puts++
+		case req.Method == "PATCH":
+			patches++
+		}
+	}
+	if puts < 8 || patches != 1 {
+		t.Errorf("%d part PUTs and %d commits, want at least 8 and exactly 1", puts, patches)
+	}
+	if strings.Contains(log, "X-Amz-Signature") {
+		t.Errorf("a presigned URL reached the log")
 	}
 }

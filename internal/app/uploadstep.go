@@ -1,0 +1,174 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/asc-auth/action/internal/actions"
+	"github.com/asc-auth/action/internal/asc"
+	"github.com/asc-auth/action/internal/buildnum"
+	"github.com/asc-auth/action/internal/config"
+	"github.com/asc-auth/action/internal/upload"
+)
+
+// progressEvery is how often a progress line is logged: often enough to
+// show life, rarely enough to keep the log readable.
+const progressEvery = 3 * time.Second
+
+// uploadTuning lets the demo and tests shorten waits; the zero value means
+// the uploader's defaults.
+type uploadTuning struct {
+	PollInterval time.Duration
+}
+
+// runUploadStep checks the build number is free, sends the file through
+// the Build Uploads API and waits as asked. Outputs are set as far as the
+// upload got, also when it fails.
+func runUploadStep(ctx context.Context, rt *actions.Runtime, c *asc.Client, cfg *config.Upload, tune uploadTuning, now func() time.Time) error {
+	app, err := buildnum.FindApp(ctx, c, cfg.App)
+	if err != nil {
+		return err
+	}
+	plan := upload.Plan{AppID: app.ID, Platform: cfg.Platform, ShortVersion: cfg.ShortVersion, BuildVersion: cfg.BuildVersion, UTI: cfg.Info.UTI}
+	pre, err := upload.Preflight(ctx, c, plan)
+	if err != nil {
+		return err
+	}
+	bundleID := pre.BundleID
+	f, err := os.Open(cfg.File)
+	if err != nil {
+		return fmt.Errorf("input %s: %w", config.InputUploadFile, err)
+	}
+	defer f.Close()
+	src, err := upload.FileSource(f)
+	if err != nil {
+		return err
+	}
+	rt.Infof("Uploading %s (%s, %s) as %s %s build %s for %s.", src.Name, humanBytes(src.Size), cfg.Info.Kind, bundleID, cfg.ShortVersion, cfg.BuildVersion, cfg.Platform)
+	if cfg.DryRun {
+		rt.Infof("Dry run: the app exists, build number %s of version %s is free (%d builds and %d uploads in flight read); nothing was sent.",
+			cfg.BuildVersion, cfg.ShortVersion, pre.Builds, pre.Uploads)
+		if err := setOutputs(rt, [][2]string{{"bundle-id", bundleID}, {"version", cfg.ShortVersion}, {"build-number", cfg.BuildVersion}}); err != nil {
+			return err
+		}
+		return rt.AddStepSummary(table("Upload (dry run)", [][2]string{
+			{"File", fmt.Sprintf("`%s`, %s", src.Name, humanBytes(src.Size))},
+			{"Build", fmt.Sprintf("`%s` %s (%s) for %s", bundleID, cfg.ShortVersion, cfg.BuildVersion, cfg.Platform)},
+			{"Check", "the build number is free; nothing was sent"},
+		}))
+	}
+
+	rt.Group("Uploading " + src.Name)
+	var groupOnce sync.Once
+	endGroup := func() { groupOnce.Do(rt.EndGroup) }
+	defer endGroup()
+	res, err := upload.Run(ctx, c, src, plan, upload.Options{
+		Concurrency:       cfg.Concurrency,
+		Checksum:          cfg.Checksum,
+		WaitForProcessing: cfg.WaitForProcessing,
+		PollInterval:      tune.PollInterval,
+		Progress:          throttledProgress(rt, now),
+		Messages:          func(m upload.Message) { annotate(rt, m) },
+		Log:               func(line string) { rt.Infof("%s", line) },
+	})
+	endGroup()
+	outErr := setOutputs(rt, [][2]string{
+		{"build-upload-id", res.BuildUploadID},
+		{"build-id", res.BuildID},
+		{"upload-state", res.UploadState},
+		{"processing-state", res.ProcessingState},
+		{"bundle-id", bundleID},
+		{"version", cfg.ShortVersion},
+		{"build-number", cfg.BuildVersion},
+	})
+	if sErr := rt.AddStepSummary(uploadSummary(src, bundleID, cfg, res, err)); sErr != nil {
+		rt.Warningf("Step summary", "could not write the step summary: %v", sErr)
+	}
+	if err != nil {
+		return err
+	}
+	rt.Infof("Uploaded %s in %s: build upload %s is %s%s.", src.Name, res.Duration.Round(time.Second), res.BuildUploadID, res.UploadState, processingSuffix(res))
+	return outErr
+}
+
+// throttledProgress logs percent, MB/s and ETA every few seconds, not per
+// part or per write.
+func throttledProgress(rt *actions.Runtime, now func() time.Time) func(upload.Progress) {
+	var last time.Time
+	return func(p upload.Progress) {
+		t := now()
+		if t.Sub(last) < progressEvery && p.Sent < p.Total {
+			return
+		}
+		last = t
+		rate := float64(p.Sent) / max(p.Elapsed.Seconds(), 0.001)
+		eta := "-"
+		if rate > 0 && p.Sent < p.Total {
+			eta = time.Duration(float64(p.Total-p.Sent) / rate * float64(time.Second)).Round(time.Second).String()
+		}
+		rt.Infof("%3.0f%%  %s of %s  %.1f MB/s  ETA %s", 100*float64(p.Sent)/float64(max(p.Total, 1)),
+			humanBytes(p.Sent), humanBytes(p.Total), rate/1e6, eta)
+	}
+}
+
+// annotate turns one of Apple's state messages into an annotation.
+func annotate(rt *actions.Runtime, m upload.Message) {
+	switch m.Level {
+	case upload.LevelError:
+		rt.Errorf("App Store Connect", "%s", m)
+	case upload.LevelWarning:
+		rt.Warningf("App Store Connect", "%s", m)
+	default:
+		rt.Noticef("App Store Connect", "%s", m)
+	}
+}
+
+func processingSuffix(res upload.Result) string {
+	if res.BuildID == "" {
+		return ""
+	}
+	return fmt.Sprintf("; build %s is %s", res.BuildID, cmpOrDash(res.ProcessingState))
+}
+
+func uploadSummary(src upload.Source, bundleID string, cfg *config.Upload, res upload.Result, err error) string {
+	throughput := "-"
+	if res.UploadDuration > 0 {
+		throughput = fmt.Sprintf("%.1f MB/s", float64(res.Bytes)/res.UploadDuration.Seconds()/1e6)
+	}
+	rows := [][2]string{
+		{"File", fmt.Sprintf("`%s`, %s", src.Name, humanBytes(src.Size))},
+		{"App", fmt.Sprintf("`%s` %s (%s) for %s", bundleID, cfg.ShortVersion, cfg.BuildVersion, cfg.Platform)},
+		{"Parts", fmt.Sprintf("%d (%d retried), %d at once", res.Parts, res.Retries, cfg.Concurrency)},
+		{"Throughput", throughput},
+		{"Duration", fmt.Sprintf("%s (sending %s)", res.Duration.Round(time.Second), res.UploadDuration.Round(time.Millisecond))},
+		{"MD5", "`" + cmpOrDash(res.MD5) + "`"},
+		{"Build upload", fmt.Sprintf("`%s`: %s", cmpOrDash(res.BuildUploadID), cmpOrDash(res.UploadState))},
+		{"Build", fmt.Sprintf("`%s`: %s", cmpOrDash(res.BuildID), cmpOrDash(res.ProcessingState))},
+	}
+	for _, m := range res.Messages {
+		rows = append(rows, [2]string{"Apple " + string(m.Level), m.String()})
+	}
+	if err != nil {
+		rows = append(rows, [2]string{"Failed", strings.ReplaceAll(err.Error(), "|", `\|`)})
+	}
+	return table("Upload", rows)
+}
+
+func cmpOrDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// humanBytes writes a size in MB (10^6 bytes), as upload speeds are given.
+func humanBytes(n int64) string {
+	if n < 1e6 {
+		return fmt.Sprintf("%.1f kB", float64(n)/1e3)
+	}
+	return fmt.Sprintf("%.1f MB", float64(n)/1e6)
+}
