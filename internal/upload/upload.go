@@ -266,7 +266,8 @@ type Options struct {
 	// attaches to the build upload's state.
 	Messages func(Message)
 	// Log receives one line per notable event (part retries, state
-	// changes). Presigned URLs appear without their query.
+	// changes), possibly from several goroutines at once. Presigned URLs
+	// appear without their query.
 	Log func(string)
 
 	// WaitForUpload bounds the wait for the build upload to become
