@@ -11,6 +11,12 @@ go test -run '^$' -bench 'Mint|RawSign' -benchmem -count 5 ./internal/token/ | g
 echo "== build-number step on the simulator (requests and wall time)"
 go test -run '^$' -bench Find -benchtime 5x ./internal/buildnum/ | grep Benchmark
 
+echo "== upload throughput and peak RSS next to one sequential PUT (ASC_AUTH_BENCH_SIZE, default 1GiB)"
+for case in parallel baseline; do
+	ASC_AUTH_BENCH_SIZE=${ASC_AUTH_BENCH_SIZE:-1GiB} /usr/bin/time -v go test -run '^$' -bench "Upload/$case" -benchtime 3x ./internal/upload/ 2>&1 |
+		grep -E 'Benchmark|Maximum resident'
+done
+
 echo "== whole process, token step on the host"
 bin=$(mktemp -d)/asc-auth
 go build -trimpath -ldflags "-s -w" -o "$bin" .
