@@ -189,7 +189,7 @@ func NewClient(tokens TokenSource, opts ...Option) *Client {
 		userAgent:      DefaultUserAgent,
 		tokens:         tokens,
 		now:            time.Now,
-		sleep:          sleepContext,
+		sleep:          Sleep,
 		rand:           rand.Float64,
 		warn:           func(string) {},
 		maxAttempts:    DefaultMaxAttempts,
@@ -503,8 +503,9 @@ func isIdempotent(method string) bool {
 	return false
 }
 
-// sleepContext waits for d or until ctx is done.
-func sleepContext(ctx context.Context, d time.Duration) error {
+// Sleep waits for d or until ctx is done, whichever comes first; it is
+// the default of WithSleep, and other packages' waits use it too.
+func Sleep(ctx context.Context, d time.Duration) error {
 	if d <= 0 {
 		return ctx.Err()
 	}

@@ -40,6 +40,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/asc-auth/action/internal/asc"
@@ -341,7 +342,7 @@ func (o Options) withDefaults() (Options, error) {
 		o.Now = time.Now
 	}
 	if o.Sleep == nil {
-		o.Sleep = sleepContext
+		o.Sleep = asc.Sleep
 	}
 	if o.Rand == nil {
 		o.Rand = rand.Float64
@@ -430,15 +431,23 @@ func (r *run) upload(ctx context.Context) error {
 		return nil
 	}
 
-	// The MD5 pass starts now, overlapping the API calls and then the
-	// parts, and is cancelled if the upload fails.
+	// The MD5 is computed in one sequential pass beside the upload. When the
+	// commit carries it, the pass starts now and overlaps the API calls and
+	// the parts; otherwise it starts once the parts are sent and overlaps
+	// the commit and the wait, so that it never competes with the parts for
+	// the CPU (it matters on fast links: MD5 runs at about 700 MB/s a core).
 	hctx, cancelHash := context.WithCancel(ctx)
 	defer cancelHash()
 	hashed := make(chan hashResult, 1)
-	go func() {
-		sum, err := md5File(hctx, r.src)
-		hashed <- hashResult{sum, err}
-	}()
+	startHash := sync.OnceFunc(func() {
+		go func() {
+			sum, err := md5File(hctx, r.src)
+			hashed <- hashResult{sum, err}
+		}()
+	})
+	if r.o.Checksum == ChecksumMD5 {
+		startHash()
+	}
 
 	up, err := retry429(ctx, r, "creating the build upload", func() (*asc.BuildUpload, error) {
 		return r.c.CreateBuildUpload(ctx, r.plan.AppID, r.plan.Platform, r.plan.ShortVersion, r.plan.BuildVersion)
@@ -478,17 +487,35 @@ func (r *run) upload(ctx context.Context) error {
 		cancelHash()
 		return r.abandon(ctx, err)
 	}
-	h := <-hashed
-	if h.err != nil {
-		return r.abandon(ctx, h.err)
+	startHash()
+	if r.o.Checksum == ChecksumMD5 {
+		if err := r.collectHash(hashed); err != nil {
+			return r.abandon(ctx, err)
+		}
 	}
-	r.res.MD5 = h.sum
-	r.logf("sent %d bytes in %s (MD5 %s)", r.src.Size, r.res.UploadDuration.Round(time.Millisecond), h.sum)
+	r.logf("sent %d bytes in %s", r.src.Size, r.res.UploadDuration.Round(time.Millisecond))
 
 	if err := r.commit(ctx); err != nil {
 		return err
 	}
-	return r.wait(ctx, r.o.Now())
+	werr := r.wait(ctx, r.o.Now())
+	if r.res.MD5 == "" {
+		if err := r.collectHash(hashed); err != nil && werr == nil {
+			werr = err
+		}
+	}
+	return werr
+}
+
+// collectHash waits for the MD5 pass and records its result.
+func (r *run) collectHash(hashed <-chan hashResult) error {
+	h := <-hashed
+	if h.err != nil {
+		return h.err
+	}
+	r.res.MD5 = h.sum
+	r.logf("MD5 of %s: %s", r.src.Name, h.sum)
+	return nil
 }
 
 type hashResult struct {
@@ -577,19 +604,4 @@ func backoff(n int, base, ceiling time.Duration, rnd func() float64) time.Durati
 		f = 1
 	}
 	return time.Duration(f * float64(d))
-}
-
-// sleepContext waits for d or until ctx is done.
-func sleepContext(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
