@@ -2,7 +2,7 @@
 # Installs what the tests use beyond Go, from Debian's packages: openssl
 # and ruby-jwt for the token cross-checks, buildah, podman, runc and a static
 # busybox for building and running the container image as GitHub would,
-# shellcheck for the scripts, and bsdtar and plistutil to cross-check the
+# the shellcheck linter for the scripts, and bsdtar and plistutil to check the
 # .ipa/.pkg reader.
 set -euo pipefail
 need=()

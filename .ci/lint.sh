@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # gofmt, go vet, staticcheck, and actionlint over every workflow (with
-# shellcheck on their scripts when it is installed) and on this repository's
+# the shellcheck linter on their scripts when installed) and on this repository's
 # shell scripts. Linters are Go modules at pinned versions.
 set -euo pipefail
 cd "$(dirname "$0")/.."
