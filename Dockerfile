@@ -1,11 +1,14 @@
 # asc-auth container action: a static Go binary on a distroless base.
 #
-# The base images are build arguments so that machines without a registry
-# can substitute locally assembled stand-ins (.ci/container.sh does).
-ARG GO_IMAGE=golang:1.26.8-bookworm
-ARG RUNTIME_IMAGE=gcr.io/distroless/static-debian12:latest
+# The base images are build arguments, pinned by digest (Dependabot keeps
+# them current), so that machines without a registry can substitute
+# locally assembled stand-ins (.ci/container.sh does).
+ARG GO_IMAGE=golang:1.26@sha256:9edf71320ef8a791c4c33ec79f90496d641f306a91fb112d3d060d5c1cee4e20
+ARG RUNTIME_IMAGE=gcr.io/distroless/static-debian12:latest@sha256:d75cdd72874d4790092fcb1b058493ecf6bb5bf2b2b897045b00ff01d91843f2
 
-FROM ${GO_IMAGE} AS build
+# The build stage runs on the builder's own platform and cross-compiles, so
+# a multi-architecture release needs no emulation.
+FROM --platform=$BUILDPLATFORM ${GO_IMAGE} AS build
 WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
@@ -13,7 +16,10 @@ COPY main.go ./
 COPY internal/ internal/
 COPY testdata/AuthKey_DEMOKEY001.p8 testdata/
 ARG VERSION=dev
-RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=${VERSION}" -o /out/asc-auth .
+ARG TARGETOS=linux
+ARG TARGETARCH
+RUN CGO_ENABLED=0 GOOS=$TARGETOS GOARCH=$TARGETARCH \
+    go build -trimpath -ldflags "-s -w -X main.version=${VERSION}" -o /out/asc-auth .
 
 FROM ${RUNTIME_IMAGE}
 COPY --from=build /out/asc-auth /asc-auth

@@ -57,6 +57,6 @@ stand_in "$runtime_image" runtime_base
 version=$(git describe --tags --always --dirty 2>/dev/null || echo dev)
 "${bh[@]}" bud --quiet --isolation chroot --network host \
 	--build-arg GO_IMAGE="$go_image" --build-arg RUNTIME_IMAGE="$runtime_image" \
-	--build-arg VERSION="$version" -t "$image" . >/dev/null
+	--build-arg VERSION="$version" --build-arg TARGETARCH="$(go env GOARCH)" -t "$image" . >/dev/null
 size=$(podman --storage-driver vfs image inspect --format "{{.Size}}" "$image")
 echo "built $image ($version), size ${size} bytes"
