@@ -19,9 +19,11 @@ ARG VERSION=dev
 ARG TARGETOS=linux
 ARG TARGETARCH
 RUN CGO_ENABLED=0 GOOS=$TARGETOS GOARCH=$TARGETARCH \
-    go build -trimpath -ldflags "-s -w -X main.version=${VERSION}" -o /out/asc-auth .
+    go build -tags nosimulator -trimpath -ldflags "-s -w -X main.version=${VERSION}" -o /out/asc-auth .
 
 FROM ${RUNTIME_IMAGE}
+# -tags nosimulator: the action never serves the simulator, and leaving its
+# OpenAPI validator out saves megabytes and milliseconds at every start.
 COPY --from=build /out/asc-auth /asc-auth
 # No USER line on purpose: GitHub runs a container action as the image's user,
 # and only root may write the runner's file-command files mounted at

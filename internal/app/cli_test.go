@@ -90,17 +90,6 @@ func TestCLI(t *testing.T) {
 				t.Errorf("version printed %q", out)
 			}
 		}},
-		{name: "demo", args: []string{"demo"}, check: func(t *testing.T, out string) {
-			for _, want := range []string{"token=***", "APP_STORE_CONNECT_API_KEY_KEY=***", "### App Store Connect token", `"kid": "DEMOKEY001"`,
-				"next-build-number=14", "upload-state=COMPLETE", "processing-state=VALID", "### Upload"} {
-				if !strings.Contains(out, want) {
-					t.Errorf("demo output lacks %q:\n%s", want, out)
-				}
-			}
-			if strings.Contains(out, "BEGIN PRIVATE KEY") {
-				t.Errorf("demo output shows the key")
-			}
-		}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -130,39 +119,5 @@ func TestCLIReportsEveryInvalidInputOnItsOwnLine(t *testing.T) {
 		if !strings.HasPrefix(l, "asc-auth: input ") || strings.Contains(l, "nope") {
 			t.Errorf("line %q", l)
 		}
-	}
-}
-
-func TestSimulatorCLI(t *testing.T) {
-	t.Parallel()
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel() // serve, print how to use it, and stop at once
-	var stdout, stderr strings.Builder
-	code := Main(ctx, Env{
-		Args: []string{"simulator", "-listen", "127.0.0.1:0"}, Getenv: func(string) string { return "" },
-		Stdout: &stdout, Stderr: &stderr, Now: time.Now, DemoKey: readTestdata(t, "AuthKey_DEMOKEY001.p8"),
-	})
-	if code != exitOK || !strings.Contains(stdout.String(), "App Store Connect simulator at http://127.0.0.1:") {
-		t.Fatalf("exit %d, stdout %q, stderr %q", code, stdout.String(), stderr.String())
-	}
-}
-
-func TestBuildNumberCLI(t *testing.T) {
-	t.Parallel()
-	sim, url, err := startDemoSimulator(readTestdata(t, "AuthKey_DEMOKEY001.p8"), func() time.Time { return fixedNow }, "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sim.Close() })
-	keyPath := filepath.Join("..", "..", "testdata", "AuthKey_DEMOKEY001.p8")
-	code, stdout, stderr := runCLIArgs(t, "build-number", "--api-base-url", url, "--app", demoBundleID,
-		"--issuer-id", demoIssuerID, "--private-key-path", keyPath)
-	if code != exitOK || !strings.HasPrefix(stdout, "latest-build-number=13\nnext-build-number=14\napp-id=") {
-		t.Fatalf("exit %d, stdout %q, stderr %q", code, stdout, stderr)
-	}
-	code, _, stderr = runCLIArgs(t, "build-number", "--api-base-url", url, "--app", "com.example.nope",
-		"--issuer-id", demoIssuerID, "--private-key-path", keyPath)
-	if code != exitFailure || !strings.Contains(stderr, "no app with bundle ID com.example.nope is visible to this key") {
-		t.Fatalf("unknown app: exit %d, stderr %q", code, stderr)
 	}
 }

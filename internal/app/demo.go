@@ -1,3 +1,5 @@
+//go:build !nosimulator
+
 package app
 
 import (
@@ -14,9 +16,6 @@ import (
 	"github.com/asc-auth/action/internal/bundle/bundletest"
 	"github.com/asc-auth/action/internal/runnersim"
 )
-
-// demoIssuerID is the issuer ID the demo pretends its key belongs to.
-const demoIssuerID = "69a6de7e-1b2c-47e3-a053-5b8c7c11a4d1"
 
 // runDemo runs the action as the runner would, on the bundled throwaway
 // key, against the local App Store Connect simulator, in a temporary

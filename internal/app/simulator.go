@@ -1,3 +1,5 @@
+//go:build !nosimulator
+
 package app
 
 import (
@@ -8,11 +10,6 @@ import (
 
 	"github.com/asc-auth/action/internal/ascsim"
 	"github.com/asc-auth/action/internal/keys"
-)
-
-const (
-	demoKeyID    = "DEMOKEY001"
-	demoBundleID = "com.example.asc-auth-demo"
 )
 
 // startDemoSimulator starts the local App Store Connect simulator on a free

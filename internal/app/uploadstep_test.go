@@ -1,3 +1,5 @@
+//go:build !nosimulator
+
 package app
 
 import (
