@@ -12,34 +12,20 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/asc-auth/action/internal/clocktest"
 )
 
 // epoch is the fake clock's start.
 var epoch = time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
 
-// fakeClock is a clock the tests move by hand (and the fake sleep moves).
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newFakeClock() *fakeClock { return &fakeClock{t: epoch} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
+// newFakeClock is a clock at epoch that the tests move by hand (and the
+// fake sleep moves).
+func newFakeClock() *clocktest.Clock { return clocktest.New(epoch) }
 
 // minter mints "tok-1", "tok-2", … each valid for lifetime on clock.
 type minter struct {
-	clock    *fakeClock
+	clock    *clocktest.Clock
 	lifetime time.Duration
 
 	mu    sync.Mutex
@@ -48,7 +34,7 @@ type minter struct {
 	fails error
 }
 
-func newMinter(clock *fakeClock) *minter {
+func newMinter(clock *clocktest.Clock) *minter {
 	return &minter{clock: clock, lifetime: 20 * time.Minute, exp: map[string]time.Time{}}
 }
 
@@ -85,7 +71,7 @@ type harness struct {
 	t      *testing.T
 	mux    *http.ServeMux
 	srv    *httptest.Server
-	clock  *fakeClock
+	clock  *clocktest.Clock
 	minter *minter
 	client *Client
 
@@ -124,8 +110,7 @@ func (h *harness) sleep(ctx context.Context, d time.Duration) error {
 	h.mu.Lock()
 	h.sleeps = append(h.sleeps, d)
 	h.mu.Unlock()
-	h.clock.Advance(d)
-	return ctx.Err()
+	return h.clock.Sleep(ctx, d)
 }
 
 func (h *harness) Sleeps() []time.Duration {

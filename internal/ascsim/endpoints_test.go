@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/asc-auth/action/internal/ascsim"
+	"github.com/asc-auth/action/internal/clocktest"
 )
 
 // walk follows links.next from target and returns every resource, failing
@@ -301,8 +302,8 @@ func TestPreReleaseVersions(t *testing.T) {
 
 func TestBuildUploads(t *testing.T) {
 	t.Parallel()
-	clock := &testClock{now: epoch}
-	advance := clock.advance
+	clock := clocktest.New(epoch)
+	advance := clock.Advance
 	f := newFixture(t, ascsim.WithClock(clock.Now))
 	app := f.srv.AddApp("com.example.app", "Example")
 	other := f.srv.AddApp("com.example.other", "Other")

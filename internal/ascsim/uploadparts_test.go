@@ -105,7 +105,7 @@ func TestPartRefusals(t *testing.T) {
 			if tt.op != nil {
 				op = tt.op(op)
 			}
-			u.clock.advance(tt.advance)
+			u.clock.Advance(tt.advance)
 			res := put(t, op, data, tt.edit)
 			if res.status != tt.wantStatus {
 				t.Fatalf("status %d, want %d; body %s", res.status, tt.wantStatus, res.body)

@@ -21,6 +21,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 
 	"github.com/asc-auth/action/internal/ascsim"
+	"github.com/asc-auth/action/internal/clocktest"
 	"github.com/asc-auth/action/internal/token"
 )
 
@@ -31,14 +32,14 @@ const testPartSize = 64 << 10
 // parts, and part files in the test's own directory.
 type upFixture struct {
 	*fixture
-	clock *testClock
+	clock *clocktest.Clock
 	app   string
 	dir   string
 }
 
 func newUpFixture(t *testing.T, opts ...ascsim.Option) *upFixture {
 	t.Helper()
-	clock := &testClock{now: epoch}
+	clock := clocktest.New(epoch)
 	dir := t.TempDir()
 	base := []ascsim.Option{ascsim.WithClock(clock.Now), ascsim.WithPartSize(testPartSize), ascsim.WithUploadDir(dir)}
 	f := newFixture(t, append(base, opts...)...)
@@ -365,7 +366,7 @@ func TestUploadProcessingByClock(t *testing.T) {
 		{time.Second, "COMPLETE", "VALID", "COMPLETE"},
 	}
 	for i, s := range steps {
-		u.clock.advance(s.advance)
+		u.clock.Advance(s.advance)
 		st, _ := u.uploadState(t, up)
 		f := decodeAs[uploadFile](t, u.api(t, "GET", "/v1/buildUploadFiles/"+file.ID, ""), http.StatusOK)
 		if b := buildState(); st != s.upload || b != s.build || f.Attributes.AssetDeliveryState.State != s.fileDeliver {

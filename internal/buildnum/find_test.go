@@ -1,7 +1,6 @@
 package buildnum_test
 
 import (
-	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -9,13 +8,13 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/asc-auth/action/internal/asc"
 	"github.com/asc-auth/action/internal/ascsim"
 	"github.com/asc-auth/action/internal/buildnum"
+	"github.com/asc-auth/action/internal/clocktest"
 	"github.com/asc-auth/action/internal/token"
 )
 
@@ -24,28 +23,10 @@ const (
 	iss = "69a6de7e-1b2c-47e3-a053-5b8c7c11a4d1"
 )
 
-// clock is a fake clock shared by the simulator, the minter and the client.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 // advancing moves the clock forward before every request, so that a long
 // series of calls outlives several tokens.
 type advancing struct {
-	clock *clock
+	clock *clocktest.Clock
 	step  time.Duration
 	next  http.RoundTripper
 }
@@ -58,7 +39,7 @@ func (a advancing) RoundTrip(r *http.Request) (*http.Response, error) {
 type fixture struct {
 	sim    *ascsim.Server
 	client *asc.Client
-	clock  *clock
+	clock  *clocktest.Clock
 	app    string
 }
 
@@ -73,7 +54,7 @@ func newFixtureTB(b *testing.B) *fixture { return newFixtureWith(b, setup{}) }
 
 func newFixtureWith(t testing.TB, s setup) *fixture {
 	t.Helper()
-	clk := &clock{now: time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)}
+	clk := clocktest.New(time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC))
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -100,7 +81,7 @@ func newFixtureWith(t testing.TB, s setup) *fixture {
 		asc.WithBaseURL(url),
 		asc.WithClock(clk.Now),
 		asc.WithHTTPClient(&http.Client{Transport: advancing{clk, s.step, http.DefaultTransport}}),
-		asc.WithSleep(func(ctx context.Context, d time.Duration) error { clk.Advance(d); return ctx.Err() }),
+		asc.WithSleep(clk.Sleep),
 	)
 	return &fixture{sim: sim, client: client, clock: clk, app: sim.AddApp("com.example.app", "Example")}
 }

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/asc-auth/action/internal/asc"
+	"github.com/asc-auth/action/internal/clocktest"
 )
 
 // This file is a fake App Store Connect (the Build Uploads endpoints) and a
@@ -32,23 +33,6 @@ var epoch = time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
 // secret is in every presigned URL's query; no error or log line may
 // contain it.
 const secret = "SECRETSIGNATURE"
-
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 // apiRequest is what the fake API saw of one request.
 type apiRequest struct {
@@ -69,7 +53,7 @@ type partRequest struct {
 // fake is the fake Apple. Set its knobs before calling run.
 type fake struct {
 	t     testing.TB
-	clock *fakeClock
+	clock *clocktest.Clock
 	api   *httptest.Server
 	parts *httptest.Server
 
@@ -133,7 +117,7 @@ const (
 func newFake(t testing.TB, size, partSize int64, content []byte) *fake {
 	t.Helper()
 	f := &fake{
-		t: t, clock: &fakeClock{t: epoch}, content: content, size: size, partSize: partSize,
+		t: t, clock: clocktest.New(epoch), content: content, size: size, partSize: partSize,
 		discard: content == nil, tokenLifetime: 20 * time.Minute,
 		attempts: map[int]int{}, received: map[int]bool{}, tokens: map[string]time.Time{},
 	}
@@ -177,8 +161,7 @@ func (f *fake) sleep(ctx context.Context, d time.Duration) error {
 	f.mu.Lock()
 	f.sleeps = append(f.sleeps, d)
 	f.mu.Unlock()
-	f.clock.Advance(d)
-	return ctx.Err()
+	return f.clock.Sleep(ctx, d)
 }
 
 // writeJSON answers v with status.

@@ -31,6 +31,7 @@ import (
 	"github.com/asc-auth/action/internal/asc"
 	"github.com/asc-auth/action/internal/ascsim"
 	"github.com/asc-auth/action/internal/bundle/bundletest"
+	"github.com/asc-auth/action/internal/clocktest"
 	"github.com/asc-auth/action/internal/token"
 	"github.com/asc-auth/action/internal/upload"
 )
@@ -47,24 +48,6 @@ const (
 	simAssetSize = 3 << 20
 )
 
-// simClock is the fake clock of one test.
-type simClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *simClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *simClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 // simSetup tunes a simulator; the zero value is simPartSize parts and
 // processing that is over by the first read after the commit.
 type simSetup struct {
@@ -78,7 +61,7 @@ type simFixture struct {
 	t      *testing.T
 	sim    *ascsim.Server
 	client *asc.Client
-	clock  *simClock
+	clock  *clocktest.Clock
 	app    string
 
 	leaks atomic.Int64 // part requests that carried an Authorization header
@@ -90,7 +73,7 @@ type simFixture struct {
 
 func newSimFixture(t *testing.T, s simSetup) *simFixture {
 	t.Helper()
-	clk := &simClock{now: time.Date(2026, 3, 9, 14, 0, 0, 0, time.UTC)}
+	clk := clocktest.New(time.Date(2026, 3, 9, 14, 0, 0, 0, time.UTC))
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -151,8 +134,7 @@ func (f *simFixture) sleep(ctx context.Context, d time.Duration) error {
 	f.mu.Lock()
 	f.sleeps = append(f.sleeps, d)
 	f.mu.Unlock()
-	f.clock.Advance(d)
-	return ctx.Err()
+	return f.clock.Sleep(ctx, d)
 }
 
 func (f *simFixture) Sleeps() []time.Duration {
