@@ -176,7 +176,7 @@ func TestActionAcceptsKeyForms(t *testing.T) {
 		{name: "path, key ID from the file name", inputs: map[string]string{"private-key-path": keyPath, "key-id": ""}},
 		{name: "individual key", inputs: map[string]string{"private-key": pemKey, "issuer-id": "", "token-lifetime": "1200"}, life: 20 * time.Minute, sub: "user"},
 		{name: "enterprise key", inputs: map[string]string{"private-key": pemKey, "in-house": "true", "token-lifetime": "5m"}, aud: token.AudienceEnterprise, life: 5 * time.Minute},
-		{name: "fastlane API key JSON", inputs: map[string]string{"api-key-json": string(jsonKey), "key-id": "", "issuer-id": ""}, aud: token.AudienceEnterprise, life: 10 * time.Minute},
+		{name: "fastlane API key JSON", inputs: map[string]string{"api-key-json": string(jsonKey), "key-id": "", "issuer-id": ""}, aud: token.AudienceEnterprise, life: 11 * time.Minute}, // duration 600 + fastlane's 60 s backdate
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -193,6 +193,11 @@ func TestActionAcceptsKeyForms(t *testing.T) {
 			c, err := token.Verify(r.Outputs()["token"], func(string) (*ecdsa.PublicKey, error) { return demoPublicKey(t), nil }, fixedNow)
 			if err != nil {
 				t.Fatal(err)
+			}
+			// The key ID and issuer ID are masked wherever they came from
+			// (an input, the key JSON, the key's file name).
+			if !slices.Contains(r.Masks(), c.KeyID) || (c.Issuer != "" && !slices.Contains(r.Masks(), c.Issuer)) {
+				t.Errorf("key ID or issuer ID not masked; masks %d", len(r.Masks()))
 			}
 			wantAud, wantLife := cmpOr(tc.aud, token.AudienceTeam), cmpOr(tc.life, token.DefaultLifetime)
 			if c.Audience[0] != wantAud || c.Lifetime() != wantLife || c.Subject != tc.sub || c.KeyID != "DEMOKEY001" {

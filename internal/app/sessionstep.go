@@ -58,7 +58,7 @@ func runSessionStep(ctx context.Context, rt *actions.Runtime, cfg *config.Sessio
 			}
 			rows = append(rows, row)
 		}
-		escaped := escapeSession(cfg.Raw)
+		escaped := session.Escaped(cfg.Raw)
 		rt.Mask(escaped)
 		exports = append(exports, [2]string{"FASTLANE_SESSION", escaped}, [2]string{"SPACESHIP_SESSION", escaped})
 		rows = append(rows, [2]string{"Cookies", cookieList(s)})
@@ -99,17 +99,6 @@ func checkSession(ctx context.Context, rt *actions.Runtime, cfg *config.Session,
 		return [2]string{"Live check", "could not verify"}, nil
 	}
 	return [2]string{"Live check", res.Status.String()}, nil
-}
-
-// escapeSession writes a session in the one-line form fastlane spaceauth
-// prints (newlines as the two characters \n, the last one included), which
-// spaceship reads from FASTLANE_SESSION and SPACESHIP_SESSION.
-func escapeSession(raw string) string {
-	s := strings.ReplaceAll(strings.ReplaceAll(raw, "\r\n", "\n"), "\n", `\n`)
-	if !strings.HasSuffix(s, `\n`) {
-		s += `\n`
-	}
-	return s
 }
 
 // cookieList names each cookie with its domain and expiry, never its value.

@@ -149,6 +149,9 @@ func (p *parser) token() Token {
 		p.fail(InputIssuerID, "is not a UUID", "copy the Issuer ID shown above the key list in App Store Connect (8-4-4-4-12 hex digits), or leave it empty for an individual key")
 	}
 	cfg.Minter.KeyID, cfg.Minter.IssuerID = keyID, issuerID
+	// They may have come from api-key-json or the key's file name, not only
+	// from the inputs masked above.
+	p.secrets = append(p.secrets, keyID, issuerID)
 
 	// in-house defaults to false in action.yml, so it can only add to what
 	// the API key JSON says.
@@ -283,7 +286,9 @@ func (p *parser) lifetime(fromJSON *fastlane.APIKey) time.Duration {
 	s := p.env.Input(InputTokenLifetime)
 	if s == "" {
 		if fromJSON != nil && fromJSON.Duration > 0 {
-			d := min(fromJSON.Lifetime(), token.MaxLifetime)
+			// fastlane's duration leaves out its 60 s backdate, so the
+			// lifetime (exp − iat) it stands for is 60 s longer.
+			d := min(fastlane.LifetimeFor(fromJSON.Duration), token.MaxLifetime)
 			return max(d, token.MinLifetime)
 		}
 		return token.DefaultLifetime

@@ -80,15 +80,17 @@ func ParseAPIKey(data []byte) (APIKey, error) {
 	return k, nil
 }
 
-// Lifetime is the token lifetime the key's duration asks for, or zero when
-// it names none.
-func (k APIKey) Lifetime() time.Duration { return time.Duration(k.Duration) * time.Second }
-
 // DurationFor is the duration to give fastlane for a token lifetime
 // (exp − iat): fastlane adds its 60 s backdate on top, so this keeps its
 // own tokens within the same lifetime.
 func DurationFor(lifetime time.Duration) int {
 	return int(max(lifetime-iatBackdate, iatBackdate) / time.Second)
+}
+
+// LifetimeFor is the token lifetime (exp − iat) a fastlane duration stands
+// for: the inverse of DurationFor.
+func LifetimeFor(duration int) time.Duration {
+	return time.Duration(duration)*time.Second + iatBackdate
 }
 
 // WriteAPIKeyFile writes k to path with mode 0600, creating missing parent

@@ -168,3 +168,12 @@ func FuzzParseAPIKey(f *testing.F) {
 		}
 	})
 }
+
+func TestLifetimeForInvertsDurationFor(t *testing.T) {
+	t.Parallel()
+	for _, lifetime := range []time.Duration{2 * time.Minute, 15 * time.Minute, 20 * time.Minute} {
+		if got := LifetimeFor(DurationFor(lifetime)); got != lifetime {
+			t.Errorf("LifetimeFor(DurationFor(%v)) = %v", lifetime, got)
+		}
+	}
+}

@@ -171,14 +171,33 @@ func Parse(text string) (*Session, error) {
 	return sess, nil
 }
 
+// Escaped returns text in the one-line form fastlane spaceauth prints and
+// spaceship reads from FASTLANE_SESSION: surrounding white space and single
+// quotes removed, every newline written as the two characters \n, the
+// last one included.
+func Escaped(text string) string {
+	s := unshell(trim(text))
+	s = strings.ReplaceAll(strings.ReplaceAll(s, "\r\n", "\n"), "\n", `\n`)
+	if !strings.HasSuffix(s, `\n`) {
+		s += `\n`
+	}
+	return s
+}
+
+// unshell removes one pair of surrounding single quotes, as a value copied
+// from spaceauth's "export FASTLANE_SESSION='…'" line has.
+func unshell(s string) string {
+	if len(s) >= 2 && s[0] == '\'' && s[len(s)-1] == '\'' {
+		return trim(s[1 : len(s)-1])
+	}
+	return s
+}
+
 // prepare trims the value and catches the mistakes that need no YAML to
 // see: an empty value, a shell line, a private key, a cut or doubled
 // escape.
 func prepare(text string) (string, reason) {
-	s := trim(text)
-	if len(s) >= 2 && s[0] == '\'' && s[len(s)-1] == '\'' {
-		s = trim(s[1 : len(s)-1])
-	}
+	s := unshell(trim(text))
 	switch {
 	case s == "":
 		return "", rEmpty

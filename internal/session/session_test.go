@@ -619,3 +619,18 @@ func TestPsychRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+func TestEscaped(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"---\n- a\n":         `---\n- a\n`,
+		"---\n- a":           `---\n- a\n`,
+		`---\n- a\n`:         `---\n- a\n`,
+		"  '---\\n- a\\n'  ": `---\n- a\n`,
+		"---\r\n- a\r\n":     `---\n- a\n`,
+	} {
+		if got := Escaped(in); got != want {
+			t.Errorf("Escaped(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
