@@ -96,6 +96,7 @@ func WithBaseURL(base string) Option {
 
 // WithHTTPClient sets the HTTP client (default: a client on
 // http.DefaultTransport with no overall timeout; see WithRequestTimeout).
+// Its redirect policy is replaced: the client never follows redirects.
 func WithHTTPClient(hc *http.Client) Option {
 	return func(c *Client) {
 		if hc != nil {
@@ -201,6 +202,12 @@ func NewClient(tokens TokenSource, opts ...Option) *Client {
 	for _, o := range opts {
 		o(c)
 	}
+	// Never follow a redirect: Go would resend the Authorization header to
+	// the same host on another port or scheme, and App Store Connect's API
+	// does not redirect. A copy, so the caller's client is left as it was.
+	hc := *c.httpClient
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	c.httpClient = &hc
 	return c
 }
 

@@ -6,8 +6,10 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -578,5 +580,33 @@ func TestRedactURL(t *testing.T) {
 	}
 	if got := redactURLString("http://[bad/x?sig=secret"); strings.Contains(got, "secret") {
 		t.Errorf("redactURLString kept the query: %q", got)
+	}
+}
+
+// TestClientDoesNotFollowRedirects checks that a redirect, even to the
+// same host on another port, never receives the token: Go's client would
+// resend Authorization there.
+func TestClientDoesNotFollowRedirects(t *testing.T) {
+	t.Parallel()
+	var leaked atomic.Bool
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "" {
+			leaked.Store(true)
+		}
+	}))
+	defer other.Close()
+	h := newHarness(t)
+	h.mux.HandleFunc("/v1/apps", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, other.URL+"/v1/apps", http.StatusFound)
+	})
+	req, err := h.client.NewRequest(t.Context(), http.MethodGet, "/v1/apps", nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.client.Do(req, nil); err == nil {
+		t.Error("a redirect was treated as success")
+	}
+	if leaked.Load() {
+		t.Fatal("the token followed the redirect")
 	}
 }
