@@ -100,3 +100,26 @@ func TestErrKeepsFirstWriteError(t *testing.T) {
 		t.Errorf("Err() = %v, want the write error", err)
 	}
 }
+
+// TestInfofCannotIssueCommands feeds Infof text that tries to start a
+// workflow command on a new line or at the start of the line.
+func TestInfofCannotIssueCommands(t *testing.T) {
+	t.Parallel()
+	for _, hostile := range []string{
+		"state COMPLETE\n::stop-commands::x",
+		"::add-mask::nothing",
+		"  ::error::forged",
+		"a\r\n::warning::forged",
+	} {
+		r := actionstest.New(t)
+		rt := r.Runtime()
+		rt.Infof("upload: %s", hostile)
+		rt.Infof("%s", hostile)
+		if got := runnersim.ParseCommands(r.Stdout.Bytes()); len(got) != 0 {
+			t.Errorf("Infof(%q) issued commands %+v:\n%s", hostile, got, r.Stdout)
+		}
+		if n := strings.Count(r.Stdout.String(), "\n"); n != 2 {
+			t.Errorf("Infof(%q) wrote %d lines, want 2", hostile, n)
+		}
+	}
+}

@@ -1,6 +1,11 @@
 package actions
 
-import "github.com/sethvargo/go-githubactions"
+import (
+	"fmt"
+	"strings"
+
+	"github.com/sethvargo/go-githubactions"
+)
 
 // Errorf issues an error annotation, ::error title=TITLE::MESSAGE, shown on
 // the run's summary page. An empty title is left out. Printf-style
@@ -24,10 +29,25 @@ func (rt *Runtime) Debugf(format string, args ...any) {
 	rt.gha.Debugf(format, args...)
 }
 
-// Infof writes a plain line to the log. It is not escaped: a line of the
-// message that starts with "::" is read by the runner as a workflow command.
+// Infof writes one plain line to the log. Its arguments may carry text from
+// elsewhere (a server's answer, a file name), so the line is defused: line
+// breaks become spaces, and a line that would start with "::" once leading
+// white space is trimmed (as the runner trims it) gets "> " before it, so
+// that the runner never reads it as a workflow command (which could stop
+// the runner's command processing, and with it later masks).
 func (rt *Runtime) Infof(format string, args ...any) {
-	rt.gha.Infof(format, args...)
+	rt.gha.Infof("%s", defuse(fmt.Sprintf(format, args...)))
+}
+
+// lineBreaks turns every line break into a space.
+var lineBreaks = strings.NewReplacer("\r\n", " ", "\r", " ", "\n", " ")
+
+func defuse(s string) string {
+	s = lineBreaks.Replace(s)
+	if strings.HasPrefix(strings.TrimSpace(s), "::") {
+		s = "> " + s
+	}
+	return s
 }
 
 // Group starts a collapsible group of log lines, ended by [Runtime.EndGroup].
