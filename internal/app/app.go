@@ -76,6 +76,13 @@ func runAction(ctx context.Context, e Env) int {
 // dead session fails the job before anything else happens, then the token
 // step and the steps that use the API.
 func runSteps(ctx context.Context, rt *actions.Runtime, cfg config.Config, e Env) error {
+	var kf keyFile
+	if cfg.Token != nil {
+		var err error
+		if kf, err = planKeyFile(rt, *cfg.Token, e.Getenv); err != nil {
+			return err
+		}
+	}
 	if cfg.Session != nil {
 		if err := runSessionStep(ctx, rt, cfg.Session, &http.Client{}, e.Now(), "asc-auth/"+e.Version); err != nil {
 			return err
@@ -88,7 +95,7 @@ func runSteps(ctx context.Context, rt *actions.Runtime, cfg config.Config, e Env
 	if err != nil {
 		return err
 	}
-	if _, err := runTokenStep(rt, *cfg.Token, m, e.Getenv); err != nil {
+	if _, err := runTokenStep(rt, *cfg.Token, m, kf); err != nil {
 		return err
 	}
 	if cfg.BuildNumber == nil && cfg.Upload == nil {

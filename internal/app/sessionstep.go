@@ -27,8 +27,7 @@ const sessionCheckTimeout = 30 * time.Second
 // it and the app-specific password for fastlane. A dead or expired session
 // fails the step before anything is exported.
 func runSessionStep(ctx context.Context, rt *actions.Runtime, cfg *config.Session, hc *http.Client, now time.Time, userAgent string) error {
-	var rows [][2]string
-	var exports [][2]string
+	var rows, exports, outputs [][2]string
 	if cfg.Parsed != nil {
 		s := cfg.Parsed
 		exp, ok := s.ExpiresAt()
@@ -40,11 +39,9 @@ func runSessionStep(ctx context.Context, rt *actions.Runtime, cfg *config.Sessio
 			return fmt.Errorf("input session: the Apple ID session expired on %s; %s", exp.UTC().Format(time.RFC3339), regenerate)
 		default:
 			days := int(exp.Sub(now) / (24 * time.Hour))
-			if err := setOutputs(rt, [][2]string{
+			outputs = [][2]string{
 				{"session-expires-at", exp.UTC().Format(time.RFC3339)},
 				{"session-days-left", strconv.Itoa(days)},
-			}); err != nil {
-				return err
 			}
 			if days < cfg.WarnDays {
 				rt.Warningf("Apple ID session expires soon", "the session expires on %s, in %d day(s); %s", exp.UTC().Format(time.RFC3339), days, regenerate)
@@ -65,6 +62,10 @@ func runSessionStep(ctx context.Context, rt *actions.Runtime, cfg *config.Sessio
 	}
 	if cfg.AppSpecificPassword != "" {
 		exports = append(exports, [2]string{"FASTLANE_APPLE_APPLICATION_SPECIFIC_PASSWORD", cfg.AppSpecificPassword})
+	}
+	// Nothing is written until every check has passed.
+	if err := setOutputs(rt, outputs); err != nil {
+		return err
 	}
 	var names []string
 	for _, e := range exports {

@@ -24,9 +24,30 @@ type tokenResult struct {
 	Exported []string // names of the exported environment variables
 }
 
+// keyFile is where the token step writes the API key JSON: the path as the
+// action sees it, and as later steps on the host see it.
+type keyFile struct{ path, hostPath string }
+
+// planKeyFile works out where the key JSON goes, before any step writes
+// anything, so that a path later steps could not read fails the job first.
+func planKeyFile(rt *actions.Runtime, cfg config.Token, getenv func(string) string) (keyFile, error) {
+	path := cfg.APIKeyJSONPath
+	if path == "" && cfg.ExportEnv && getenv("RUNNER_TEMP") != "" {
+		path = filepath.Join(getenv("RUNNER_TEMP"), defaultKeyFile)
+	}
+	if path == "" {
+		return keyFile{}, nil
+	}
+	hostPath, err := rt.HostPath(path)
+	if err != nil {
+		return keyFile{}, fmt.Errorf("input %s: %w", config.InputAPIKeyJSONPath, err)
+	}
+	return keyFile{path, hostPath}, nil
+}
+
 // runTokenStep mints a token, writes the key in the forms asked for and
 // reports all of it as outputs and in the step summary.
-func runTokenStep(rt *actions.Runtime, cfg config.Token, m *token.Minter, getenv func(string) string) (tokenResult, error) {
+func runTokenStep(rt *actions.Runtime, cfg config.Token, m *token.Minter, kf keyFile) (tokenResult, error) {
 	var res tokenResult
 	tok, err := m.Mint()
 	if err != nil {
@@ -34,23 +55,12 @@ func runTokenStep(rt *actions.Runtime, cfg config.Token, m *token.Minter, getenv
 	}
 	rt.Mask(tok.Value)
 	res.Token = tok
-	lifetime := m.Config().Lifetime
-
-	apiKey := apiKeyFor(cfg, lifetime)
-	path := cfg.APIKeyJSONPath
-	if path == "" && cfg.ExportEnv && getenv("RUNNER_TEMP") != "" {
-		path = filepath.Join(getenv("RUNNER_TEMP"), defaultKeyFile)
-	}
-	if path != "" {
-		// Find the path later steps see before writing anything.
-		hostPath, err := rt.HostPath(path)
-		if err != nil {
+	apiKey := apiKeyFor(cfg, m.Config().Lifetime)
+	if kf.path != "" {
+		if err := fastlane.WriteAPIKeyFile(kf.path, apiKey); err != nil {
 			return res, fmt.Errorf("input %s: %w", config.InputAPIKeyJSONPath, err)
 		}
-		if err := fastlane.WriteAPIKeyFile(path, apiKey); err != nil {
-			return res, fmt.Errorf("input %s: %w", config.InputAPIKeyJSONPath, err)
-		}
-		res.KeyFile = hostPath
+		res.KeyFile = kf.hostPath
 	}
 
 	outputs := [][2]string{

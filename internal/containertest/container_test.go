@@ -351,3 +351,31 @@ func TestContainerUpload(t *testing.T) {
 		t.Errorf("a presigned URL reached the log")
 	}
 }
+
+// TestContainerChecksBeforeWriting gives a session and a key file path the
+// host could never read: the step must fail before exporting anything.
+func TestContainerChecksBeforeWriting(t *testing.T) {
+	image := imageOrSkip(t)
+	key, _ := demoKey(t)
+	sess, err := os.ReadFile("../../testdata/session/valid.session")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := newRunner(t)
+	log, code := r.run(image, map[string]string{
+		"key-id": "DEMOKEY001", "private-key": key, "session": string(sess), "session-check": "false",
+		"api-key-json-path": "/tmp/api_key.json", // inside the container only
+	})
+	if code == 0 {
+		t.Fatalf("exit 0 with a key file path outside the runner's mounts:\n%s", log)
+	}
+	if !strings.Contains(log, "api-key-json-path") {
+		t.Errorf("the error does not name the input:\n%s", log)
+	}
+	if env := r.fileCommands(r.env); len(env) != 0 {
+		t.Errorf("exported before failing: %v", env)
+	}
+	if out := r.fileCommands(r.output); len(out) != 0 {
+		t.Errorf("outputs before failing: %v", out)
+	}
+}
