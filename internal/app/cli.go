@@ -19,6 +19,7 @@ const usage = `asc-auth mints App Store Connect API tokens.
 Usage:
   asc-auth token [flags]          mint a token and print it
   asc-auth build-number [flags]   print the latest and next build number of an app
+  asc-auth upload [flags] FILE    upload an .ipa or .pkg and wait as asked
   asc-auth simulator [-listen A]  serve a local App Store Connect simulator
   asc-auth demo                   run the action on the bundled test key and the simulator
   asc-auth version                print the version
@@ -38,6 +39,8 @@ func runCLI(ctx context.Context, e Env) int {
 		return runTokenCLI(args, e)
 	case "build-number":
 		return runBuildNumberCLI(ctx, args, e)
+	case "upload":
+		return runUploadCLI(ctx, args, e)
 	case "simulator":
 		return runSimulatorCLI(ctx, args, e)
 	case "demo":
@@ -85,14 +88,23 @@ func (f *inputFlags) string(input, help string) { f.strings[input] = f.fs.String
 
 // parse reads args and returns the inputs they give, or an exit code.
 func (f *inputFlags) parse(args []string, stderr io.Writer) (func(string) string, int) {
+	return f.parseArgs(args, 0, stderr)
+}
+
+// parseArgs is parse for a command that takes positional arguments: the
+// i-th becomes input "arg<i>" (a command maps it to its input).
+func (f *inputFlags) parseArgs(args []string, positional int, stderr io.Writer) (func(string) string, int) {
 	if err := f.fs.Parse(args); err != nil {
 		return nil, exitUsage
 	}
-	if f.fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "%s: unexpected argument %q\n", f.fs.Name(), f.fs.Arg(0))
+	if f.fs.NArg() != positional {
+		fmt.Fprintf(stderr, "%s: want %d argument(s), got %d\n", f.fs.Name(), positional, f.fs.NArg())
 		return nil, exitUsage
 	}
 	inputs := map[string]string{config.InputScope: f.scope.String()}
+	for i, a := range f.fs.Args() {
+		inputs[fmt.Sprintf("arg%d", i)] = a
+	}
 	for name, v := range f.strings {
 		inputs[name] = *v
 	}

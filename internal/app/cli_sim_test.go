@@ -4,6 +4,7 @@ package app
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -58,5 +59,45 @@ func TestDemoCLI(t *testing.T) {
 	}
 	if strings.Contains(out, "BEGIN PRIVATE KEY") {
 		t.Errorf("demo output shows the key")
+	}
+}
+
+func TestUploadCLI(t *testing.T) {
+	t.Parallel()
+	demoKey := readTestdata(t, "AuthKey_DEMOKEY001.p8")
+	sim, url, err := startDemoSimulator(demoKey, time.Now, "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sim.Close() })
+	ipa := filepath.Join(t.TempDir(), "Demo.ipa")
+	if err := writeDemoIPA(ipa); err != nil {
+		t.Fatal(err)
+	}
+	keyPath := filepath.Join("..", "..", "testdata", "AuthKey_DEMOKEY001.p8")
+	run := func(args ...string) (int, string, string) {
+		var stdout, stderr strings.Builder
+		code := Main(context.Background(), Env{
+			Args: args, Getenv: func(string) string { return "" }, Stdout: &stdout, Stderr: &stderr,
+			Now: time.Now, ReadFile: os.ReadFile, Version: "test", uploadTuning: uploadTuning{PollInterval: 100 * time.Millisecond},
+		})
+		return code, stdout.String(), stderr.String()
+	}
+	base := []string{"upload", "--api-base-url", url, "--issuer-id", demoIssuerID, "--private-key-path", keyPath}
+
+	code, out, stderr := run(append(base, "--wait-for-processing", "1m", ipa)...)
+	if code != exitOK || !strings.Contains(out, "upload-state=COMPLETE\n") || !strings.Contains(out, "processing-state=VALID\n") {
+		t.Fatalf("exit %d\nstdout %s\nstderr %s", code, out, stderr)
+	}
+	if strings.Contains(stderr, "::") || !strings.Contains(stderr, "▸ Uploading Demo.ipa") {
+		t.Errorf("stderr shows raw workflow commands or no progress group:\n%s", stderr)
+	}
+	// The same build again: its number is taken now.
+	code, _, stderr = run(append(base, ipa)...)
+	if code != exitFailure || !strings.Contains(stderr, "the next free build number is 15") {
+		t.Errorf("second upload: exit %d, stderr %s", code, stderr)
+	}
+	if code, _, stderr = run("upload", ipa, "extra"); code != exitUsage || !strings.Contains(stderr, "want 1 argument(s), got 2") {
+		t.Errorf("two files: exit %d, stderr %s", code, stderr)
 	}
 }

@@ -82,7 +82,7 @@ func TestCLI(t *testing.T) {
 		},
 		{name: "invalid inputs, all reported", args: []string{"token", "--key-id", "x", "--private-key", "nope", "--token-lifetime", "0"}, wantCode: exitFailure, wantStderr: "input token-lifetime"},
 		{name: "unknown flag", args: []string{"token", "--key", "x"}, wantCode: exitUsage, wantStderr: "flag provided but not defined"},
-		{name: "stray argument", args: []string{"token", "extra"}, wantCode: exitUsage, wantStderr: "unexpected argument"},
+		{name: "stray argument", args: []string{"token", "extra"}, wantCode: exitUsage, wantStderr: "want 0 argument(s), got 1"},
 		{name: "unknown command", args: []string{"mint"}, wantCode: exitUsage, wantStderr: "unknown command"},
 		{name: "no command", args: nil, wantCode: exitUsage, wantStderr: "Usage:"},
 		{name: "version", args: []string{"version"}, check: func(t *testing.T, out string) {
