@@ -96,7 +96,7 @@ func runDemo(ctx context.Context, e Env) int {
 		{"Environment for later steps", "GITHUB_ENV"},
 	} {
 		fmt.Fprintf(w, "\n== %s ==\n", f.title)
-		if err := printFileCommands(w, files[f.file], &masker); err != nil {
+		if err := printFileCommands(w, files[f.file], masker.Mask); err != nil {
 			fmt.Fprintf(e.Stderr, "asc-auth demo: %s: %v\n", f.file, err)
 			return exitFailure
 		}
@@ -109,32 +109,10 @@ func runDemo(ctx context.Context, e Env) int {
 	return printDemoToken(w, e.Stderr, files["GITHUB_OUTPUT"])
 }
 
-// printFileCommands lists a file command's entries, masked as the runner
-// would mask them when a later step prints them.
-func printFileCommands(w io.Writer, path string, m *runnersim.Masker) error {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return err
-	}
-	kvs, err := runnersim.ParseFileCommands(data)
-	if err != nil {
-		return err
-	}
-	for _, kv := range kvs {
-		fmt.Fprintf(w, "%s=%s\n", kv.Name, strings.ReplaceAll(m.Mask(kv.Value), "\n", `\n`))
-	}
-	return nil
-}
-
 // printDemoToken decodes the demo token: it is signed by a throwaway key,
 // so showing its claims teaches without leaking anything.
 func printDemoToken(w, stderr io.Writer, outputFile string) int {
-	data, err := os.ReadFile(outputFile)
-	if err != nil {
-		fmt.Fprintf(stderr, "asc-auth demo: %v\n", err)
-		return exitFailure
-	}
-	kvs, err := runnersim.ParseFileCommands(data)
+	kvs, err := readFileCommands(outputFile)
 	if err != nil {
 		fmt.Fprintf(stderr, "asc-auth demo: %v\n", err)
 		return exitFailure

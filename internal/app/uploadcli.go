@@ -61,7 +61,7 @@ func runUploadCLI(ctx context.Context, args []string, e Env) int {
 	client := newClient(cfg, m, rt.Mask, func(msg string) { rt.Warningf("App Store Connect", "%s", msg) }, e)
 	err = runUploadStep(ctx, rt, client, cfg.Upload, e.uploadTuning, e.Now)
 	log.flush()
-	if printed := printOutputs(e.Stdout, env["GITHUB_OUTPUT"]); printed != nil && err == nil {
+	if printed := printFileCommands(e.Stdout, env["GITHUB_OUTPUT"], func(v string) string { return v }); printed != nil && err == nil {
 		err = printed
 	}
 	if err != nil {
@@ -71,21 +71,29 @@ func runUploadCLI(ctx context.Context, args []string, e Env) int {
 	return exitOK
 }
 
-// printOutputs prints a GITHUB_OUTPUT file's entries as NAME=VALUE lines.
-func printOutputs(w io.Writer, path string) error {
+// readFileCommands reads a GITHUB_OUTPUT or GITHUB_ENV file by the
+// runner's rules; a file that was never written has no entries.
+func readFileCommands(path string) ([]runnersim.KV, error) {
 	data, err := os.ReadFile(path)
 	if os.IsNotExist(err) {
-		return nil
+		return nil, nil
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
-	kvs, err := runnersim.ParseFileCommands(data)
+	return runnersim.ParseFileCommands(data)
+}
+
+// printFileCommands prints a file command's entries as NAME=VALUE lines,
+// each value passed through show (the demo masks there) and with its line
+// breaks written as \n.
+func printFileCommands(w io.Writer, path string, show func(string) string) error {
+	kvs, err := readFileCommands(path)
 	if err != nil {
 		return err
 	}
 	for _, kv := range kvs {
-		fmt.Fprintf(w, "%s=%s\n", kv.Name, kv.Value)
+		fmt.Fprintf(w, "%s=%s\n", kv.Name, strings.ReplaceAll(show(kv.Value), "\n", `\n`))
 	}
 	return nil
 }
