@@ -86,19 +86,28 @@ func bundleIDMatches(want []string, bundleID string) bool {
 	return false
 }
 
-func (c *call) getApp() {
-	c.s.mu.Lock()
-	a, ok := c.s.data.appByID[c.id]
+// getOne answers GET of one resource of type typ: what render makes of
+// index()[c.id], with what it includes, or 404 when no resource has that
+// ID. The index is fetched, read and rendered under the server's lock
+// (some indexes are made lazily).
+func getOne[T any](c *call, typ string, index func() map[string]T, render func(T, *included) resource) {
 	var res resource
+	var in included
+	c.s.mu.Lock()
+	v, ok := index()[c.id]
 	if ok {
-		res = c.appResource(a)
+		res = render(v, &in)
 	}
 	c.s.mu.Unlock()
 	if !ok {
-		writeErrors(c.w, errNoResource("apps", c.id))
+		writeErrors(c.w, errNoResource(typ, c.id))
 		return
 	}
-	c.writeDocument(res, nil, nil, "")
+	c.writeDocument(res, &in, nil, "")
+}
+
+func (c *call) getApp() {
+	getOne(c, "apps", func() map[string]*app { return c.s.data.appByID }, func(a *app, _ *included) resource { return c.appResource(a) })
 }
 
 func (c *call) appResource(a *app) resource {
@@ -147,19 +156,7 @@ func (c *call) listBuilds() {
 }
 
 func (c *call) getBuild() {
-	c.s.mu.Lock()
-	b, ok := c.s.data.byID[c.id]
-	var res resource
-	var in included
-	if ok {
-		res = c.buildResource(b, &in)
-	}
-	c.s.mu.Unlock()
-	if !ok {
-		writeErrors(c.w, errNoResource("builds", c.id))
-		return
-	}
-	c.writeDocument(res, &in, nil, "")
+	getOne(c, "builds", func() map[string]*build { return c.s.data.byID }, c.buildResource)
 }
 
 // buildResource renders b; in is nil when b is itself an included
@@ -218,19 +215,7 @@ func (c *call) listPreReleaseVersions() {
 }
 
 func (c *call) getPreReleaseVersion() {
-	c.s.mu.Lock()
-	p, ok := c.s.data.prvByID[c.id]
-	var res resource
-	var in included
-	if ok {
-		res = c.preReleaseVersionResource(p, &in)
-	}
-	c.s.mu.Unlock()
-	if !ok {
-		writeErrors(c.w, errNoResource("preReleaseVersions", c.id))
-		return
-	}
-	c.writeDocument(res, &in, nil, "")
+	getOne(c, "preReleaseVersions", func() map[string]*preReleaseVersion { return c.s.data.prvByID }, c.preReleaseVersionResource)
 }
 
 // preReleaseVersionResource renders p; in is nil when p is itself an
@@ -281,19 +266,7 @@ func (c *call) listBuildUploads() {
 }
 
 func (c *call) getBuildUpload() {
-	c.s.mu.Lock()
-	u, ok := c.s.data.upByID[c.id]
-	var res resource
-	var in included
-	if ok {
-		res = c.buildUploadResource(u, &in)
-	}
-	c.s.mu.Unlock()
-	if !ok {
-		writeErrors(c.w, errNoResource("buildUploads", c.id))
-		return
-	}
-	c.writeDocument(res, &in, nil, "")
+	getOne(c, "buildUploads", func() map[string]*buildUpload { return c.s.data.upByID }, c.buildUploadResource)
 }
 
 // buildUploadState is the state attribute as Apple writes it.

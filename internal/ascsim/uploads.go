@@ -542,18 +542,7 @@ func (s *Server) upPartSize() int64 {
 // GET /v1/buildUploadFiles/{id}.
 
 func (c *call) getBuildUploadFile() {
-	c.s.mu.Lock()
-	f, ok := c.s.up.fileByID[c.id]
-	var res resource
-	if ok {
-		res = c.uploadFileResource(f)
-	}
-	c.s.mu.Unlock()
-	if !ok {
-		writeErrors(c.w, errNoResource("buildUploadFiles", c.id))
-		return
-	}
-	c.writeDocument(res, nil, nil, "")
+	getOne(c, "buildUploadFiles", func() map[string]*uploadFile { return c.s.up.fileByID }, func(f *uploadFile, _ *included) resource { return c.uploadFileResource(f) })
 }
 
 // GET /v1/buildUploads/{id}/buildUploadFiles.
