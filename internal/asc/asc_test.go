@@ -419,13 +419,14 @@ func TestContextCancellation(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		start := time.Now()
+		// Were cancellation ignored, Do would wait on the handler for
+		// ever; the test's own deadline catches that, not a timing.
 		_, err = h.client.Do(req, nil)
 		if !errors.Is(err, context.Canceled) {
 			t.Fatalf("Do error = %v, want context.Canceled", err)
 		}
-		if time.Since(start) > 5*time.Second || len(s.Requests()) != 1 || len(h.Sleeps()) != 0 {
-			t.Errorf("took %s, %d requests, sleeps %v", time.Since(start), len(s.Requests()), h.Sleeps())
+		if len(s.Requests()) != 1 || len(h.Sleeps()) != 0 {
+			t.Errorf("%d requests, sleeps %v; want 1 and none", len(s.Requests()), h.Sleeps())
 		}
 	})
 	t.Run("during a backoff", func(t *testing.T) {

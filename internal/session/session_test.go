@@ -442,13 +442,11 @@ func TestParseAliasesNotExpanded(t *testing.T) {
 		fmt.Fprintf(&b, "  a%d: &a%d [*a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d]\n", i, i, i-1, i-1, i-1, i-1, i-1, i-1, i-1, i-1)
 	}
 	b.WriteString("  name: *a20\n")
-	start := time.Now()
+	// Expanded, this would be 8^21 nodes: a Parse that followed the
+	// aliases would never return, and the test's deadline would catch it.
 	_, err := Parse(b.String())
 	if !errors.Is(err, &Error{Kind: KindNotCookies}) {
 		t.Errorf("Parse = %v, want not a cookie list (alias)", err)
-	}
-	if d := time.Since(start); d > 2*time.Second {
-		t.Errorf("Parse took %v", d)
 	}
 }
 
