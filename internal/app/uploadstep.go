@@ -1,6 +1,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"os"
@@ -131,7 +132,7 @@ func processingSuffix(res upload.Result) string {
 	if res.BuildID == "" {
 		return ""
 	}
-	return fmt.Sprintf("; build %s is %s", res.BuildID, cmpOrDash(res.ProcessingState))
+	return fmt.Sprintf("; build %s is %s", res.BuildID, dash(res.ProcessingState))
 }
 
 func uploadSummary(src upload.Source, bundleID string, cfg *config.Upload, res upload.Result, err error) string {
@@ -145,9 +146,9 @@ func uploadSummary(src upload.Source, bundleID string, cfg *config.Upload, res u
 		{"Parts", fmt.Sprintf("%d (%d retried), %d at once", res.Parts, res.Retries, cfg.Concurrency)},
 		{"Throughput", throughput},
 		{"Duration", fmt.Sprintf("%s (sending %s)", res.Duration.Round(time.Second), res.UploadDuration.Round(time.Millisecond))},
-		{"MD5", "`" + cmpOrDash(res.MD5) + "`"},
-		{"Build upload", fmt.Sprintf("`%s`: %s", cmpOrDash(res.BuildUploadID), cmpOrDash(res.UploadState))},
-		{"Build", fmt.Sprintf("`%s`: %s", cmpOrDash(res.BuildID), cmpOrDash(res.ProcessingState))},
+		{"MD5", "`" + dash(res.MD5) + "`"},
+		{"Build upload", fmt.Sprintf("`%s`: %s", dash(res.BuildUploadID), dash(res.UploadState))},
+		{"Build", fmt.Sprintf("`%s`: %s", dash(res.BuildID), dash(res.ProcessingState))},
 	}
 	for _, m := range res.Messages {
 		rows = append(rows, [2]string{"Apple " + string(m.Level), m.String()})
@@ -158,13 +159,6 @@ func uploadSummary(src upload.Source, bundleID string, cfg *config.Upload, res u
 	return table("Upload", rows)
 }
 
-func cmpOrDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
-}
-
 // humanBytes writes a size in MB (10^6 bytes), as upload speeds are given.
 func humanBytes(n int64) string {
 	if n < 1e6 {
@@ -172,3 +166,6 @@ func humanBytes(n int64) string {
 	}
 	return fmt.Sprintf("%.1f MB", float64(n)/1e6)
 }
+
+// dash stands in for a value not known (yet) in the summary.
+func dash(s string) string { return cmp.Or(s, "-") }

@@ -133,9 +133,9 @@ func platformList() string {
 	return strings.Join(s, ", ")
 }
 
-// isAppID reports whether app is a numeric App Store Connect app ID rather
+// IsAppID reports whether app is a numeric App Store Connect app ID rather
 // than a bundle ID (which always has a letter or a dot).
-func isAppID(app string) bool {
+func IsAppID(app string) bool {
 	return app != "" && strings.Trim(app, "0123456789") == ""
 }
 
@@ -143,7 +143,7 @@ func isAppID(app string) bool {
 // cannot see is an error that says what to check and errors.Is
 // asc.ErrNotFound.
 func FindApp(ctx context.Context, c *asc.Client, app string) (*asc.App, error) {
-	if isAppID(app) {
+	if IsAppID(app) {
 		a, err := c.App(ctx, app)
 		if errors.Is(err, asc.ErrNotFound) {
 			return nil, noApp{"buildnum: no app with ID " + app + " is visible to this key; " + hintAccess}

@@ -74,7 +74,7 @@ func (p *parser) upload() *Upload {
 	name := filepath.Base(cfg.File)
 
 	cfg.App = cmp.Or(app, info.BundleID)
-	if app != "" && !isDigits(app) && info.BundleID != "" && app != info.BundleID {
+	if app != "" && !buildnum.IsAppID(app) && info.BundleID != "" && app != info.BundleID {
 		p.fail(InputApp, fmt.Sprintf("is %s but %s is built for %s", app, name, info.BundleID), "leave app empty for uploads or make the two agree")
 	}
 	if cfg.App == "" {
@@ -145,5 +145,3 @@ func (p *parser) checksum() upload.ChecksumMode {
 	p.fail(InputUploadChecksum, "is neither none nor md5", "leave it empty (none) unless App Store Connect asks for a checksum")
 	return upload.ChecksumNone
 }
-
-func isDigits(s string) bool { return s != "" && strings.Trim(s, "0123456789") == "" }

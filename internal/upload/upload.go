@@ -168,7 +168,7 @@ func (p Plan) withUTI(name string) Plan {
 // matters (it does not for Preflight).
 func (p Plan) check(withUTI bool) error {
 	var errs []error
-	if p.AppID == "" || strings.Trim(p.AppID, "0123456789") != "" {
+	if !buildnum.IsAppID(p.AppID) {
 		errs = append(errs, fmt.Errorf("upload: app ID %q is not an App Store Connect app ID (digits)", p.AppID))
 	}
 	if !p.Platform.Valid() {
