@@ -56,34 +56,19 @@ func Find(ctx context.Context, c *asc.Client, q Query) (Result, error) {
 	if app.Attributes != nil {
 		res.BundleID = app.Attributes.BundleID
 	}
-	builds, err := c.Builds(ctx, asc.BuildsQuery{AppID: app.ID, Platform: q.Platform, Version: q.Version})
+	uses, builds, uploads, err := Uses(ctx, c, app.ID, q.Platform, q.Version)
 	if err != nil {
-		return Result{}, explain(err, "read the app's builds")
+		return Result{}, err
 	}
-	uploads, err := c.BuildUploads(ctx, asc.BuildUploadsQuery{AppID: app.ID, Platform: q.Platform, Version: q.Version, States: inFlight})
-	if err != nil {
-		return Result{}, explain(err, "read the app's build uploads")
-	}
-	res.Builds, res.Uploads = len(builds), len(uploads)
-
-	consider := func(s, source string) {
-		n, err := Parse(s)
+	res.Builds, res.Uploads = builds, uploads
+	for _, u := range uses {
+		n, err := Parse(u.Number)
 		if err != nil {
-			res.Ignored = append(res.Ignored, s)
-			return
+			res.Ignored = append(res.Ignored, u.Number)
+			continue
 		}
 		if res.Latest.IsZero() || Compare(n, res.Latest) > 0 {
-			res.Latest, res.LatestSource = n, source
-		}
-	}
-	for _, b := range builds {
-		if b.Attributes != nil {
-			consider(b.Attributes.Version, "build "+b.ID)
-		}
-	}
-	for _, u := range uploads {
-		if a := u.Attributes; a != nil && a.State != nil && slices.Contains(inFlight, a.State.State) {
-			consider(a.CFBundleVersion, fmt.Sprintf("build upload %s (%s)", u.ID, a.State.State))
+			res.Latest, res.LatestSource = n, u.Source
 		}
 	}
 	if res.Latest.IsZero() {
@@ -94,6 +79,38 @@ func Find(ctx context.Context, c *asc.Client, q Query) (Result, error) {
 		return Result{}, err
 	}
 	return res, nil
+}
+
+// Use is one build number in use.
+type Use struct {
+	Number string // as App Store Connect has it, not necessarily a number
+	Source string // what holds it: "build 1234" or "build upload 7d2b… (PROCESSING)"
+}
+
+// Uses reads every build number in use for an app on a platform (and a
+// marketing version, if not empty): its builds, expired and processing ones
+// included, and its build uploads in flight. builds and uploads count what
+// was read.
+func Uses(ctx context.Context, c *asc.Client, appID string, platform asc.Platform, version string) (uses []Use, builds, uploads int, err error) {
+	bs, err := c.Builds(ctx, asc.BuildsQuery{AppID: appID, Platform: platform, Version: version})
+	if err != nil {
+		return nil, 0, 0, explain(err, "read the app's builds")
+	}
+	us, err := c.BuildUploads(ctx, asc.BuildUploadsQuery{AppID: appID, Platform: platform, Version: version, States: inFlight})
+	if err != nil {
+		return nil, 0, 0, explain(err, "read the app's build uploads")
+	}
+	for _, b := range bs {
+		if b.Attributes != nil {
+			uses = append(uses, Use{b.Attributes.Version, "build " + b.ID})
+		}
+	}
+	for _, u := range us {
+		if a := u.Attributes; a != nil && a.State != nil && slices.Contains(inFlight, a.State.State) {
+			uses = append(uses, Use{a.CFBundleVersion, fmt.Sprintf("build upload %s (%s)", u.ID, a.State.State)})
+		}
+	}
+	return uses, len(bs), len(us), nil
 }
 
 // CheckQuery refuses a query that App Store Connect would refuse, before

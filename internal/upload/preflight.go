@@ -4,15 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 
 	"github.com/asc-auth/action/internal/asc"
 	"github.com/asc-auth/action/internal/buildnum"
 )
-
-// inFlight are the build upload states that hold their build number, as
-// the build-number step counts them: FAILED uploads free theirs.
-var inFlight = []asc.BuildUploadState{asc.BuildUploadStateAwaitingUpload, asc.BuildUploadStateProcessing, asc.BuildUploadStateComplete}
 
 // PreflightResult is what Preflight found.
 type PreflightResult struct {
@@ -50,15 +45,11 @@ func Preflight(ctx context.Context, c *asc.Client, plan Plan) (PreflightResult, 
 		res.BundleID, res.AppName = a.BundleID, a.Name
 	}
 
-	builds, err := c.Builds(ctx, asc.BuildsQuery{AppID: app.ID, Platform: plan.Platform, Version: plan.ShortVersion})
+	uses, builds, uploads, err := buildnum.Uses(ctx, c, app.ID, plan.Platform, plan.ShortVersion)
 	if err != nil {
-		return res, fmt.Errorf("upload: reading the builds of version %s: %w", plan.ShortVersion, err)
+		return res, fmt.Errorf("upload: checking build number %s of version %s: %w", plan.BuildVersion, plan.ShortVersion, err)
 	}
-	uploads, err := c.BuildUploads(ctx, asc.BuildUploadsQuery{AppID: app.ID, Platform: plan.Platform, Version: plan.ShortVersion, States: inFlight})
-	if err != nil {
-		return res, fmt.Errorf("upload: reading the build uploads of version %s: %w", plan.ShortVersion, err)
-	}
-	res.Builds, res.Uploads = len(builds), len(uploads)
+	res.Builds, res.Uploads = builds, uploads
 
 	want, _ := buildnum.Parse(plan.BuildVersion) // checked by plan.check
 	// highest is taken from what exists, as the build-number step does, so
@@ -67,28 +58,18 @@ func Preflight(ctx context.Context, c *asc.Client, plan Plan) (PreflightResult, 
 		takenBy string
 		highest buildnum.Number
 	)
-	consider := func(v, source string) {
-		n, err := buildnum.Parse(v)
-		if err != nil {
-			if v == plan.BuildVersion && takenBy == "" {
-				takenBy = source
+	for _, u := range uses {
+		n, err := buildnum.Parse(u.Number)
+		switch {
+		case err != nil:
+			if u.Number == plan.BuildVersion && takenBy == "" {
+				takenBy = u.Source
 			}
-			return
-		}
-		if buildnum.Compare(n, want) == 0 && takenBy == "" {
-			takenBy = source
+			continue
+		case buildnum.Compare(n, want) == 0 && takenBy == "":
+			takenBy = u.Source
 		}
 		highest = buildnum.Max(highest, n)
-	}
-	for _, b := range builds {
-		if b.Attributes != nil {
-			consider(b.Attributes.Version, "build "+b.ID)
-		}
-	}
-	for _, u := range uploads {
-		if a := u.Attributes; a != nil && a.State != nil && slices.Contains(inFlight, a.State.State) {
-			consider(a.CFBundleVersion, fmt.Sprintf("build upload %s (%s)", u.ID, a.State.State))
-		}
 	}
 	if takenBy == "" {
 		return res, nil
