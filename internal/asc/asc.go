@@ -387,7 +387,7 @@ func (c *Client) Do(req *http.Request, v any) (*Response, error) {
 			continue
 		case retryable && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500):
 			failures++
-			after, ok := retryAfter(resp.Header.Get("Retry-After"), c.now())
+			after, ok := RetryAfter(resp.Header.Get("Retry-After"), c.now())
 			if c.wait(ctx, start, sent-refreshes(refreshed), failures, after, ok) == nil {
 				continue
 			}
@@ -462,15 +462,22 @@ func (c *Client) wait(ctx context.Context, start time.Time, attempts, failures i
 
 // backoff returns the full-jitter delay before retry n (n ≥ 1).
 func (c *Client) backoff(n int) time.Duration {
-	ceil := backoffCap
-	if n < 16 { // 500 ms · 2^15 is far past the cap
-		ceil = min(backoffCap, backoffBase<<(n-1))
+	return Backoff(n, backoffBase, backoffCap, c.rand)
+}
+
+// Backoff is the wait before retry n (from 1): full jitter, a random share
+// (rnd in [0, 1)) of base·2^(n−1), capped at ceiling. The uploader's part
+// retries use it too.
+func Backoff(n int, base, ceiling time.Duration, rnd func() float64) time.Duration {
+	d := ceiling
+	if n >= 1 && n < 32 && base<<(n-1) > 0 && base<<(n-1) < ceiling {
+		d = base << (n - 1)
 	}
-	f := c.rand()
+	f := rnd()
 	if f < 0 || f > 1 {
 		f = 1
 	}
-	return time.Duration(f * float64(ceil))
+	return time.Duration(f * float64(d))
 }
 
 // recordRateLimit stores rl and warns once when less than 10% is left.

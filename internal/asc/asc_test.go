@@ -611,3 +611,16 @@ func TestClientDoesNotFollowRedirects(t *testing.T) {
 		t.Fatal("the token followed the redirect")
 	}
 }
+
+func TestBackoff(t *testing.T) {
+	t.Parallel()
+	one := func() float64 { return 1 }
+	for n, want := range map[int]time.Duration{1: time.Second, 2: 2 * time.Second, 5: 16 * time.Second, 6: 30 * time.Second, 40: 30 * time.Second} {
+		if got := Backoff(n, time.Second, 30*time.Second, one); got != want {
+			t.Errorf("Backoff(%d) = %s, want %s", n, got, want)
+		}
+	}
+	if got := Backoff(3, time.Second, 30*time.Second, func() float64 { return 0.5 }); got != 2*time.Second {
+		t.Errorf("half jitter = %s", got)
+	}
+}

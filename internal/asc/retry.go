@@ -51,10 +51,10 @@ func isTemporary(err error) bool {
 	return strings.Contains(err.Error(), "server sent GOAWAY") || strings.Contains(err.Error(), "stream error")
 }
 
-// retryAfter parses a Retry-After value, delay-seconds or an HTTP date
+// RetryAfter parses a Retry-After value, delay-seconds or an HTTP date
 // (RFC 9110 §10.2.3), relative to now. A date in the past means no wait.
 // Apple does not document the header, so its absence is the usual case.
-func retryAfter(v string, now time.Time) (time.Duration, bool) {
+func RetryAfter(v string, now time.Time) (time.Duration, bool) {
 	v = strings.TrimSpace(v)
 	if v == "" {
 		return 0, false

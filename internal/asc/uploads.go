@@ -483,7 +483,7 @@ func (c *Client) send1(ctx context.Context, method, path string, q url.Values, b
 	}
 	resp, err := c.Do(req, v)
 	if err != nil && resp != nil && resp.StatusCode == http.StatusTooManyRequests {
-		if d, ok := retryAfter(resp.Header.Get("Retry-After"), c.now()); ok {
+		if d, ok := RetryAfter(resp.Header.Get("Retry-After"), c.now()); ok {
 			return &RetryAfterError{Err: err, RetryAfter: d}
 		}
 	}

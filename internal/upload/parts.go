@@ -170,7 +170,7 @@ func (r *run) sendPart(ctx context.Context, p part, prog *progress, retries *ato
 				Err: res.err,
 			}
 		}
-		d := backoff(attempt, pol.Base, pol.Max, r.o.Rand)
+		d := asc.Backoff(attempt, pol.Base, pol.Max, r.o.Rand)
 		if res.after > 0 {
 			d = min(res.after, maxRetryAfter)
 		}
@@ -266,7 +266,7 @@ func (r *run) attemptPart(ctx context.Context, p part, prog *progress) attempt {
 	switch code := resp.StatusCode; {
 	case code == http.StatusRequestTimeout, code == http.StatusTooManyRequests, code >= 500:
 		a.retry = true
-		if d, ok := retryAfter(resp.Header.Get("Retry-After"), r.o.Now()); ok {
+		if d, ok := asc.RetryAfter(resp.Header.Get("Retry-After"), r.o.Now()); ok {
 			a.after = d
 		}
 	}
@@ -402,19 +402,4 @@ func scrub(msg string, u *url.URL) string {
 		}
 	}
 	return msg
-}
-
-// retryAfter parses Retry-After, delay-seconds or an HTTP date.
-func retryAfter(v string, now time.Time) (time.Duration, bool) {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0, false
-	}
-	if secs, err := strconv.ParseUint(v, 10, 32); err == nil {
-		return time.Duration(secs) * time.Second, true
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return max(0, t.Sub(now)), true
-	}
-	return 0, false
 }

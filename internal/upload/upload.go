@@ -579,7 +579,7 @@ func retry429[T any](ctx context.Context, r *run, what string, call func() (T, e
 		if err == nil || !errors.Is(err, asc.ErrRateLimited) || attempt >= createAttempts {
 			return v, err
 		}
-		d := backoff(attempt, createBackoffBase, defaultBackoffMax, r.o.Rand)
+		d := asc.Backoff(attempt, createBackoffBase, defaultBackoffMax, r.o.Rand)
 		if ra, ok := errors.AsType[*asc.RetryAfterError](err); ok {
 			if ra.RetryAfter > maxRetryAfter {
 				return v, fmt.Errorf("upload: App Store Connect asks to wait %s before the next request, longer than %s: %w", ra.RetryAfter, maxRetryAfter, err)
@@ -591,17 +591,4 @@ func retry429[T any](ctx context.Context, r *run, what string, call func() (T, e
 			return v, fmt.Errorf("%w (then: %w)", err, serr)
 		}
 	}
-}
-
-// backoff is the full-jitter delay before retry n (n ≥ 1).
-func backoff(n int, base, ceiling time.Duration, rnd func() float64) time.Duration {
-	d := ceiling
-	if n < 32 && base<<(n-1) > 0 && base<<(n-1) < ceiling {
-		d = base << (n - 1)
-	}
-	f := rnd()
-	if f < 0 || f > 1 {
-		f = 1
-	}
-	return time.Duration(f * float64(d))
 }

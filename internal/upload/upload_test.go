@@ -752,16 +752,3 @@ func TestPlanParts(t *testing.T) {
 		})
 	}
 }
-
-func TestBackoff(t *testing.T) {
-	t.Parallel()
-	one := func() float64 { return 1 }
-	for n, want := range map[int]time.Duration{1: time.Second, 2: 2 * time.Second, 5: 16 * time.Second, 6: 30 * time.Second, 40: 30 * time.Second} {
-		if got := backoff(n, time.Second, 30*time.Second, one); got != want {
-			t.Errorf("backoff(%d) = %s, want %s", n, got, want)
-		}
-	}
-	if got := backoff(3, time.Second, 30*time.Second, func() float64 { return 0.5 }); got != 2*time.Second {
-		t.Errorf("half jitter = %s", got)
-	}
-}
