@@ -16,11 +16,7 @@ import (
 func TestActionBuildNumber(t *testing.T) {
 	t.Parallel()
 	demoKey := readTestdata(t, "AuthKey_DEMOKEY001.p8")
-	sim, url, err := startDemoSimulator(demoKey, time.Now, "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sim.Close() })
+	_, url := testSimulator(t, time.Now)
 	tests := []struct {
 		name       string
 		inputs     map[string]string

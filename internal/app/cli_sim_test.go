@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/asc-auth/action/internal/ascsim"
 )
 
 func TestSimulatorCLI(t *testing.T) {
@@ -27,11 +29,7 @@ func TestSimulatorCLI(t *testing.T) {
 
 func TestBuildNumberCLI(t *testing.T) {
 	t.Parallel()
-	sim, url, err := startDemoSimulator(readTestdata(t, "AuthKey_DEMOKEY001.p8"), func() time.Time { return fixedNow }, "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sim.Close() })
+	_, url := testSimulator(t, func() time.Time { return fixedNow })
 	keyPath := filepath.Join("..", "..", "testdata", "AuthKey_DEMOKEY001.p8")
 	code, stdout, stderr := runCLIArgs(t, "build-number", "--api-base-url", url, "--app", demoBundleID,
 		"--issuer-id", demoIssuerID, "--private-key-path", keyPath)
@@ -64,12 +62,7 @@ func TestDemoCLI(t *testing.T) {
 
 func TestUploadCLI(t *testing.T) {
 	t.Parallel()
-	demoKey := readTestdata(t, "AuthKey_DEMOKEY001.p8")
-	sim, url, err := startDemoSimulator(demoKey, time.Now, "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sim.Close() })
+	_, url := testSimulator(t, time.Now)
 	ipa := filepath.Join(t.TempDir(), "Demo.ipa")
 	if err := writeDemoIPA(ipa); err != nil {
 		t.Fatal(err)
@@ -100,4 +93,16 @@ func TestUploadCLI(t *testing.T) {
 	if code, _, stderr = run("upload", ipa, "extra"); code != exitUsage || !strings.Contains(stderr, "want 1 argument(s), got 2") {
 		t.Errorf("two files: exit %d, stderr %s", code, stderr)
 	}
+}
+
+// testSimulator starts the demo simulator on a free port for one test,
+// dated by now, and stops it when the test ends.
+func testSimulator(t *testing.T, now func() time.Time) (*ascsim.Server, string) {
+	t.Helper()
+	sim, url, err := startDemoSimulator(readTestdata(t, "AuthKey_DEMOKEY001.p8"), now, "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sim.Close() })
+	return sim, url
 }

@@ -18,11 +18,7 @@ import (
 func TestActionUpload(t *testing.T) {
 	t.Parallel()
 	demoKey := readTestdata(t, "AuthKey_DEMOKEY001.p8")
-	sim, url, err := startDemoSimulator(demoKey, time.Now, "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sim.Close() })
+	sim, url := testSimulator(t, time.Now)
 	ipa := func(t *testing.T, version, build string) string {
 		path := filepath.Join(t.TempDir(), "App.ipa")
 		f, err := os.Create(path)
