@@ -39,10 +39,16 @@ type countingWriter struct{ n int64 }
 
 func (w *countingWriter) Write(p []byte) (int, error) { w.n += int64(len(p)); return len(p), nil }
 
-// TestAssetIsStreamed writes a 64 MiB asset and checks that memory use does
+// TestAssetIsStreamed writes a 128 MiB asset and checks that memory use does
 // not grow with it, and that the entry is stored at that size.
+//
+// The allocation budget is a quarter of the asset: a writer that buffered
+// the asset would allocate all of it, while a streaming one allocates only
+// a fixed amount, up to about 1 MiB per deflated entry when a collection has
+// emptied archive/zip's pool of compressors (5 MiB seen under -race on a
+// loaded machine).
 func TestAssetIsStreamed(t *testing.T) {
-	const size = 64 << 20
+	const size = 128 << 20
 	var w countingWriter
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
@@ -50,7 +56,7 @@ func TestAssetIsStreamed(t *testing.T) {
 		t.Fatal(err)
 	}
 	runtime.ReadMemStats(&after)
-	if n := after.TotalAlloc - before.TotalAlloc; n > 4<<20 {
+	if n := after.TotalAlloc - before.TotalAlloc; n > size/4 {
 		t.Errorf("writing a %d-byte asset allocated %d bytes", size, n)
 	}
 	if w.n < size || w.n > size+64<<10 {
