@@ -271,6 +271,16 @@ func (r *recorder) Write(b []byte) (int, error) {
 
 func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
+// logUnanswered logs the entry with no status, for a handler about to drop
+// the connection: a client that sees the connection go, and asks for
+// Requests or retries, must find this entry already there and in order.
+func (r *recorder) logUnanswered() {
+	if !r.wrote {
+		r.wrote = true
+		r.onStatus(0)
+	}
+}
+
 // apiKey is a registered App Store Connect API key.
 type apiKey struct {
 	kid       string

@@ -144,7 +144,12 @@ func (s *Server) applyFaults(w http.ResponseWriter, r *http.Request, entry *Requ
 // resetConnection closes the client's TCP connection with SO_LINGER 0, so
 // the kernel sends RST and the client reads ECONNRESET. Where the
 // connection cannot be hijacked (HTTP/2), the handler aborts instead.
+// The request is logged first, so that it is in Requests, and before any
+// retry, by the time the client sees the reset.
 func resetConnection(w http.ResponseWriter) {
+	if rec, ok := w.(*recorder); ok {
+		rec.logUnanswered()
+	}
 	conn, _, err := http.NewResponseController(w).Hijack()
 	if err != nil {
 		panic(http.ErrAbortHandler)
