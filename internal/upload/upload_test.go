@@ -313,13 +313,16 @@ func TestRunPartFailures(t *testing.T) {
 
 func TestRunStalledPart(t *testing.T) {
 	t.Parallel()
+	// The margins are wide both ways, so that a loaded machine cannot
+	// turn a slow part into a stall, nor a stall into a slow part.
 	tests := []struct {
 		name     string
 		delay    time.Duration // before part 2's first answer
+		stall    time.Duration // the stall timeout
 		attempts int
 	}{
-		{"slow but within the stall timeout", 150 * time.Millisecond, 1},
-		{"stalled, then retried", 3 * time.Second, 2},
+		{"slow but within the stall timeout", 150 * time.Millisecond, 10 * time.Second, 1},
+		{"stalled, then retried", 5 * time.Second, time.Second, 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -338,7 +341,7 @@ func TestRunStalledPart(t *testing.T) {
 			}
 			logs := &logBook{t: t}
 			opts := f.options(logs)
-			opts.StallTimeout = time.Second
+			opts.StallTimeout = tt.stall
 			if _, err := Run(t.Context(), f.client(), source(t, file), testPlan, opts); err != nil {
 				t.Fatal(err)
 			}
