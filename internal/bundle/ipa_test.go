@@ -211,6 +211,7 @@ func TestIPAReadsOnlyWhatItNeeds(t *testing.T) {
 	claims := rawZip(t, &zip.FileHeader{Name: "Payload/Demo.app/Info.plist", Method: zip.Deflate, UncompressedSize64: 1 << 40, CompressedSize64: 2}, []byte{3, 0})
 	for name, data := range map[string][]byte{"8 MiB asset": large, "1 TiB claim": claims} {
 		n := allocated(func() { inspect(data, "Demo.ipa") })
+		t.Logf("%s: Inspect allocated %d KiB", name, n>>10)
 		if n > 1<<20 {
 			t.Errorf("%s: Inspect allocated %d bytes", name, n)
 		}
