@@ -308,13 +308,18 @@ func parseKeyBlock(b block) (*Key, reason) {
 	if !ok {
 		return nil, rPEMBase64
 	}
+	return fromDER(der, FormPKCS8PEM, FormSEC1PEM)
+}
+
+// fromDER makes a Key of a DER body, in form pkcs8, or sec1 for a SEC1 key.
+func fromDER(der []byte, pkcs8, sec1 Form) (*Key, reason) {
 	p, r := inspectDER(der)
 	if r != rOK {
 		return nil, r
 	}
-	form := FormPKCS8PEM
+	form := pkcs8
 	if p.sec1 {
-		form = FormSEC1PEM
+		form = sec1
 	}
 	return &Key{Private: p.priv, Form: form, der: p.der, sec1: p.sec1}, rOK
 }
@@ -356,15 +361,7 @@ func parseBase64(s string) (*Key, reason) {
 	if strings.HasPrefix(string(data), "openssh-key-v1\x00") {
 		return nil, rOpenSSH
 	}
-	p, r := inspectDER(data)
-	if r != rOK {
-		return nil, r
-	}
-	form := FormBase64PKCS8
-	if p.sec1 {
-		form = FormBase64SEC1
-	}
-	return &Key{Private: p.priv, Form: form, der: p.der, sec1: p.sec1}, rOK
+	return fromDER(data, FormBase64PKCS8, FormBase64SEC1)
 }
 
 // notBase64 returns rOK if s may be base64, or the reason it is not,
