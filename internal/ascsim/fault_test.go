@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -91,6 +92,30 @@ func TestFaultMatching(t *testing.T) {
 	f.srv.ClearFaults()
 	if res := f.get(t, "/v1/builds"); res.status != 200 {
 		t.Errorf("after ClearFaults: status %d", res.status)
+	}
+}
+
+// TestFaultOrder checks that faults answer in the order they were
+// injected, one a request, each used up only when it answers, while a
+// delay applies alongside them.
+func TestFaultOrder(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.srv.Inject(ascsim.Fault{Kind: ascsim.FaultDelay, Delay: time.Millisecond, PathPrefix: "/v1/apps", Times: 3})
+	f.srv.Inject(ascsim.Fault{Kind: ascsim.FaultRateLimit, PathPrefix: "/v1/apps", Times: 1})
+	f.srv.Inject(ascsim.Fault{Kind: ascsim.FaultServerError, PathPrefix: "/v1/apps", Times: 1})
+	for i, want := range []int{429, 500, 200, 200} {
+		if res := f.get(t, "/v1/apps"); res.status != want {
+			t.Errorf("request %d: status %d, want %d", i+1, res.status, want)
+		}
+	}
+	var notes []string
+	for _, r := range f.srv.Requests() {
+		notes = append(notes, r.Note)
+	}
+	want := []string{"fault: rate limit", "fault: server error", "fault: delay", ""}
+	if !slices.Equal(notes, want) {
+		t.Errorf("notes %q, want %q", notes, want)
 	}
 }
 
