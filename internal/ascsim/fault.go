@@ -85,24 +85,34 @@ func (s *Server) takeFaults(r *http.Request) []Fault {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var apply []Fault
-	kept := s.faults[:0]
-	terminal := false
-	for _, f := range s.faults {
-		if f.matches(r) && (f.Kind == FaultDelay || !terminal) {
+	apply, s.faults = take(s.faults,
+		func(f *Fault) (match, delay bool) { return f.matches(r), f.Kind == FaultDelay },
+		func(f *Fault) *int { return &f.Times })
+	return apply
+}
+
+// take returns copies of the faults in list that apply, and list without
+// those used up. Every matching delay applies, and the first matching
+// fault of another kind, which answers the request, ends the choice. Each
+// use counts against a fault's times: at 1 it is used up, 0 never is.
+func take[F any](list []*F, applies func(*F) (match, delay bool), times func(*F) *int) (apply []F, kept []*F) {
+	kept = list[:0]
+	answered := false
+	for _, f := range list {
+		if match, delay := applies(f); match && (delay || !answered) {
 			apply = append(apply, *f)
-			terminal = terminal || f.Kind != FaultDelay
-			if f.Times == 1 {
+			answered = answered || !delay
+			switch n := times(f); {
+			case *n == 1:
 				continue // used up
-			}
-			if f.Times > 1 {
-				f.Times--
+			case *n > 1:
+				*n--
 			}
 		}
 		kept = append(kept, f)
 	}
-	clear(s.faults[len(kept):])
-	s.faults = kept
-	return apply
+	clear(list[len(kept):])
+	return apply, kept
 }
 
 // applyFaults carries out the faults that match r and reports whether one

@@ -100,23 +100,9 @@ func (s *Server) InjectPartFault(f PartFault) {
 // them up. The caller holds s.mu.
 func (s *Server) takePartFaults(n int) []PartFault {
 	var apply []PartFault
-	kept := s.up.partFaults[:0]
-	terminal := false
-	for _, f := range s.up.partFaults {
-		if (f.Part < 1 || f.Part == n) && (f.Kind == PartSlow || !terminal) {
-			apply = append(apply, *f)
-			terminal = terminal || f.Kind != PartSlow
-			if f.Times == 1 {
-				continue // used up
-			}
-			if f.Times > 1 {
-				f.Times--
-			}
-		}
-		kept = append(kept, f)
-	}
-	clear(s.up.partFaults[len(kept):])
-	s.up.partFaults = kept
+	apply, s.up.partFaults = take(s.up.partFaults,
+		func(f *PartFault) (match, delay bool) { return f.Part < 1 || f.Part == n, f.Kind == PartSlow },
+		func(f *PartFault) *int { return &f.Times })
 	return apply
 }
 
