@@ -203,7 +203,7 @@ func TestRetries(t *testing.T) {
 			if h.client.Requests() != tt.wantRequests {
 				t.Errorf("Requests() = %d, want %d", h.client.Requests(), tt.wantRequests)
 			}
-			equalDurations(t, h.Sleeps(), tt.wantSleeps)
+			equalDurations(t, h.clock.Sleeps(), tt.wantSleeps)
 			if tt.wantStatus == 0 {
 				if err != nil {
 					t.Fatalf("Do: %v", err)
@@ -284,7 +284,7 @@ func TestUnauthorizedRefreshesOnce(t *testing.T) {
 			if strings.Join(tokens, " ") != strings.Join(tt.wantTokens, " ") {
 				t.Errorf("tokens sent = %v, want %v", tokens, tt.wantTokens)
 			}
-			if n := len(h.Sleeps()); n != tt.wantSleeps {
+			if n := len(h.clock.Sleeps()); n != tt.wantSleeps {
 				t.Errorf("slept %d times, want %d", n, tt.wantSleeps)
 			}
 			if n := h.minter.Mints(); n != 2 {
@@ -319,7 +319,7 @@ func TestPerAttemptTimeout(t *testing.T) {
 				if err != nil {
 					t.Fatalf("Do: %v", err)
 				}
-				equalDurations(t, h.Sleeps(), []time.Duration{500 * time.Millisecond})
+				equalDurations(t, h.clock.Sleeps(), []time.Duration{500 * time.Millisecond})
 				return
 			}
 			if err == nil || !strings.Contains(err.Error(), "no response within 1s") {
@@ -376,7 +376,7 @@ func TestConnectionReset(t *testing.T) {
 			if n := len(s.Requests()); n != 2 {
 				t.Errorf("server saw %d requests, want 2", n)
 			}
-			equalDurations(t, h.Sleeps(), []time.Duration{500 * time.Millisecond})
+			equalDurations(t, h.clock.Sleeps(), []time.Duration{500 * time.Millisecond})
 		})
 	}
 }
@@ -399,8 +399,8 @@ func TestConnectionRefusedRedactsURL(t *testing.T) {
 	if !strings.Contains(err.Error(), "gave up after 3 attempts") {
 		t.Errorf("error = %v, want the attempt count", err)
 	}
-	if h.client.Requests() != 3 || len(h.Sleeps()) != 2 {
-		t.Errorf("Requests() = %d, sleeps = %v", h.client.Requests(), h.Sleeps())
+	if h.client.Requests() != 3 || len(h.clock.Sleeps()) != 2 {
+		t.Errorf("Requests() = %d, sleeps = %v", h.client.Requests(), h.clock.Sleeps())
 	}
 }
 
@@ -427,8 +427,8 @@ func TestContextCancellation(t *testing.T) {
 		if !errors.Is(err, context.Canceled) {
 			t.Fatalf("Do error = %v, want context.Canceled", err)
 		}
-		if len(s.Requests()) != 1 || len(h.Sleeps()) != 0 {
-			t.Errorf("%d requests, sleeps %v; want 1 and none", len(s.Requests()), h.Sleeps())
+		if len(s.Requests()) != 1 || len(h.clock.Sleeps()) != 0 {
+			t.Errorf("%d requests, sleeps %v; want 1 and none", len(s.Requests()), h.clock.Sleeps())
 		}
 	})
 	t.Run("during a backoff", func(t *testing.T) {

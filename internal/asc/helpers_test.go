@@ -1,7 +1,6 @@
 package asc
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -76,7 +75,6 @@ type harness struct {
 	client *Client
 
 	mu       sync.Mutex
-	sleeps   []time.Duration
 	warnings []string
 }
 
@@ -93,7 +91,7 @@ func newHarness(t *testing.T, opts ...Option) *harness {
 		WithHTTPClient(h.srv.Client()),
 		WithUserAgent("asc-auth/1.2.3"),
 		WithClock(h.clock.Now),
-		WithSleep(h.sleep),
+		WithSleep(h.clock.Sleep),
 		WithRand(func() float64 { return 1 }),
 		WithWarn(func(s string) {
 			h.mu.Lock()
@@ -103,20 +101,6 @@ func newHarness(t *testing.T, opts ...Option) *harness {
 	}
 	h.client = NewClient(NewTokenCache(h.minter.Mint, h.clock.Now), append(base, opts...)...)
 	return h
-}
-
-// sleep records d and moves the fake clock instead of waiting.
-func (h *harness) sleep(ctx context.Context, d time.Duration) error {
-	h.mu.Lock()
-	h.sleeps = append(h.sleeps, d)
-	h.mu.Unlock()
-	return h.clock.Sleep(ctx, d)
-}
-
-func (h *harness) Sleeps() []time.Duration {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return append([]time.Duration(nil), h.sleeps...)
 }
 
 func (h *harness) Warnings() []string {

@@ -3,6 +3,7 @@ package clocktest_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -50,6 +51,9 @@ func TestClock(t *testing.T) {
 			if got := c.Now(); !got.Equal(tt.want) {
 				t.Errorf("Now() = %s, want %s", got, tt.want)
 			}
+			if got := c.Sleeps(); !slices.Equal(got, tt.sleep) {
+				t.Errorf("Sleeps() = %v, want %v", got, tt.sleep)
+			}
 		})
 	}
 }
@@ -70,5 +74,8 @@ func TestClockConcurrent(t *testing.T) {
 	wg.Wait()
 	if got, want := c.Now(), epoch.Add(2*n*time.Second); !got.Equal(want) {
 		t.Errorf("Now() = %s, want %s", got, want)
+	}
+	if got := len(c.Sleeps()); got != n {
+		t.Errorf("%d sleeps recorded, want %d", got, n)
 	}
 }

@@ -2,7 +2,6 @@ package upload
 
 import (
 	"bytes"
-	"context"
 	"crypto/md5"
 	"crypto/rand"
 	"encoding/hex"
@@ -102,7 +101,6 @@ type fake struct {
 	tokens       map[string]time.Time
 	mints        int
 	unauthorized int
-	sleeps       []time.Duration
 }
 
 const (
@@ -135,14 +133,14 @@ func newFake(t testing.TB, size, partSize int64, content []byte) *fake {
 func (f *fake) client() *asc.Client {
 	return asc.NewClient(asc.NewTokenCache(f.mint, f.clock.Now),
 		asc.WithBaseURL(f.api.URL), asc.WithHTTPClient(f.api.Client()),
-		asc.WithClock(f.clock.Now), asc.WithSleep(f.sleep), asc.WithRand(func() float64 { return 1 }))
+		asc.WithClock(f.clock.Now), asc.WithSleep(f.clock.Sleep), asc.WithRand(func() float64 { return 1 }))
 }
 
 // options are Run's options on the fake clock, with a log that fails the
 // test if a secret reaches it.
 func (f *fake) options(logs *logBook) Options {
 	return Options{
-		Now: f.clock.Now, Sleep: f.sleep, Rand: func() float64 { return 1 },
+		Now: f.clock.Now, Sleep: f.clock.Sleep, Rand: func() float64 { return 1 },
 		Log: logs.add, Messages: logs.message,
 	}
 }
@@ -155,13 +153,6 @@ func (f *fake) mint() (string, time.Time, error) {
 	exp := f.clock.Now().Add(f.tokenLifetime)
 	f.tokens[v] = exp
 	return v, exp, nil
-}
-
-func (f *fake) sleep(ctx context.Context, d time.Duration) error {
-	f.mu.Lock()
-	f.sleeps = append(f.sleeps, d)
-	f.mu.Unlock()
-	return f.clock.Sleep(ctx, d)
 }
 
 // writeJSON answers v with status.
@@ -454,12 +445,6 @@ func (f *fake) count(method, path string) int {
 	return n
 }
 
-func (f *fake) Sleeps() []time.Duration {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]time.Duration(nil), f.sleeps...)
-}
-
 // logBook collects Run's log lines and messages.
 type logBook struct {
 	t        testing.TB
@@ -531,7 +516,7 @@ func noSecret(t testing.TB, s string) {
 func (f *fake) reset() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.apiReqs, f.partReqs, f.completed, f.sleeps = nil, nil, nil, nil
+	f.apiReqs, f.partReqs, f.completed = nil, nil, nil
 	f.attempts, f.received = map[int]int{}, map[int]bool{}
 	f.committed, f.uploadGets, f.buildGets = false, 0, 0
 	f.inflight, f.maxInflight = 0, 0

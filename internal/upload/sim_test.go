@@ -9,7 +9,6 @@ package upload_test
 // what Run returned.
 
 import (
-	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/md5"
@@ -67,7 +66,6 @@ type simFixture struct {
 	leaks atomic.Int64 // part requests that carried an Authorization header
 
 	mu     sync.Mutex
-	sleeps []time.Duration // every wait of the uploader and the client
 	tokens map[string]bool // the distinct Authorization headers the client sent
 }
 
@@ -118,7 +116,7 @@ func newSimFixture(t *testing.T, s simSetup) *simFixture {
 			f.mu.Unlock()
 			return tr.RoundTrip(r)
 		})}),
-		asc.WithSleep(f.sleep),
+		asc.WithSleep(f.clock.Sleep),
 		asc.WithRand(func() float64 { return 0.5 }),
 	)
 	f.app = sim.AddApp("com.example.demo", "Demo")
@@ -128,20 +126,6 @@ func newSimFixture(t *testing.T, s simSetup) *simFixture {
 type roundTripper func(*http.Request) (*http.Response, error)
 
 func (rt roundTripper) RoundTrip(r *http.Request) (*http.Response, error) { return rt(r) }
-
-// sleep stands in for every wait: it moves the fake clock on at once.
-func (f *simFixture) sleep(ctx context.Context, d time.Duration) error {
-	f.mu.Lock()
-	f.sleeps = append(f.sleeps, d)
-	f.mu.Unlock()
-	return f.clock.Sleep(ctx, d)
-}
-
-func (f *simFixture) Sleeps() []time.Duration {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return slices.Clone(f.sleeps)
-}
 
 func (f *simFixture) Tokens() int {
 	f.mu.Lock()
@@ -166,7 +150,7 @@ func (f *simFixture) options() upload.Options {
 		PartHTTPClient: pc,
 		PollInterval:   time.Minute,
 		Now:            f.clock.Now,
-		Sleep:          f.sleep,
+		Sleep:          f.clock.Sleep,
 		Rand:           func() float64 { return 0.5 },
 	}
 }
@@ -634,8 +618,8 @@ func TestSimCreateRateLimited(t *testing.T) {
 	if gap := creates[1].Time.Sub(creates[0].Time); gap != 2*time.Second {
 		t.Errorf("the second POST came %s after the first, want 2s (Retry-After)", gap)
 	}
-	if !slices.Contains(f.Sleeps(), 2*time.Second) {
-		t.Errorf("sleeps %v, want one of 2s", f.Sleeps())
+	if !slices.Contains(f.clock.Sleeps(), 2*time.Second) {
+		t.Errorf("sleeps %v, want one of 2s", f.clock.Sleeps())
 	}
 	if n := len(matching(f.sim.Requests(), "POST", "/v1/buildUploadFiles")); n != 1 {
 		t.Errorf("%d POST /v1/buildUploadFiles, want 1", n)

@@ -281,8 +281,8 @@ func TestRunPartFailures(t *testing.T) {
 				if res.Retries != tt.attempts-1 || md5Hex(f.assembled) != md5Hex(content) {
 					t.Errorf("retries %d, assembled MD5 %s", res.Retries, md5Hex(f.assembled))
 				}
-				if tt.sleeps != nil && !slices.Equal(f.Sleeps()[:len(tt.sleeps)], tt.sleeps) {
-					t.Errorf("sleeps %v, want %v first", f.Sleeps(), tt.sleeps)
+				if tt.sleeps != nil && !slices.Equal(f.clock.Sleeps()[:len(tt.sleeps)], tt.sleeps) {
+					t.Errorf("sleeps %v, want %v first", f.clock.Sleeps(), tt.sleeps)
 				}
 				return
 			}
@@ -448,7 +448,7 @@ func TestRunRetriesCreateOn429(t *testing.T) {
 			if n := f.count(http.MethodPost, "/v1/buildUploads"); n != 2 {
 				t.Errorf("%d creates, want 2", n)
 			}
-			if s := f.Sleeps(); len(s) == 0 || s[0] != tt.sleep {
+			if s := f.clock.Sleeps(); len(s) == 0 || s[0] != tt.sleep {
 				t.Errorf("sleeps %v, want %v first", s, tt.sleep)
 			}
 		})
@@ -506,7 +506,7 @@ func TestRunFailedStateReported(t *testing.T) {
 	if levels[LevelError] != 2 || levels[LevelWarning] != 1 {
 		t.Errorf("levels %v", levels)
 	}
-	if got := f.Sleeps(); !slices.Equal(got, []time.Duration{DefaultPollInterval, DefaultPollInterval}) {
+	if got := f.clock.Sleeps(); !slices.Equal(got, []time.Duration{DefaultPollInterval, DefaultPollInterval}) {
 		t.Errorf("sleeps %v", got)
 	}
 }
@@ -599,7 +599,7 @@ func TestRunTimeouts(t *testing.T) {
 			}
 			// The last poll happens at the deadline, not after it.
 			var total time.Duration
-			for _, s := range f.Sleeps() {
+			for _, s := range f.clock.Sleeps() {
 				total += s
 			}
 			if total != tt.waited {
