@@ -21,6 +21,8 @@ import (
 	"sync"
 
 	"github.com/sethvargo/go-githubactions"
+
+	"github.com/asc-auth/action/internal/redact"
 )
 
 // Runtime is the GitHub Actions runner as seen from inside the action. It is
@@ -32,8 +34,9 @@ type Runtime struct {
 	rand      io.Reader
 	mountInfo func() ([]byte, error)
 
-	mu     sync.Mutex
-	masked map[string]bool // values already sent with add-mask
+	mu      sync.Mutex
+	masked  map[string]bool // values already sent with add-mask
+	secrets *redact.Set     // every masked value, taken out of what is printed
 }
 
 // Option configures a [Runtime].
@@ -53,6 +56,14 @@ func WithMountInfo(read func() ([]byte, error)) Option {
 	return func(rt *Runtime) { rt.mountInfo = read }
 }
 
+// WithSecrets makes the Runtime register masked values in secrets and take
+// them out of every message it prints, so that the same set can serve other
+// writers (an error printed to standard error, say). The default is a set of
+// the Runtime's own.
+func WithSecrets(secrets *redact.Set) Option {
+	return func(rt *Runtime) { rt.secrets = secrets }
+}
+
 // New returns a Runtime that reads the environment with getenv and writes
 // workflow commands (masks, annotations, groups, log lines) to out, which is
 // standard output in production.
@@ -63,6 +74,7 @@ func New(getenv func(string) string, out io.Writer, opts ...Option) *Runtime {
 		rand:      rand.Reader,
 		mountInfo: func() ([]byte, error) { return os.ReadFile("/proc/self/mountinfo") },
 		masked:    make(map[string]bool),
+		secrets:   new(redact.Set),
 	}
 	for _, opt := range opts {
 		if opt != nil {
@@ -77,8 +89,9 @@ func New(getenv func(string) string, out io.Writer, opts ...Option) *Runtime {
 }
 
 // Err reports the first error met writing workflow commands to out, if any.
-// Such errors are otherwise ignored: if the log is gone there is nothing left
-// to annotate or mask, and go-githubactions would panic on them.
+// Writes go on after one (go-githubactions would panic on an error), so the
+// caller checks Err once at the end: a log that lost lines, masks among
+// them, must fail the step.
 func (rt *Runtime) Err() error {
 	return rt.out.err()
 }

@@ -54,7 +54,6 @@ func TestAnnotations(t *testing.T) {
 	rt.Noticef("Token", "expires in %d minutes", 20)
 	rt.Infof("plain %s", "line")
 	rt.Group("Minting")
-	rt.Debugf("debug %d", 1)
 	rt.EndGroup()
 
 	want := "::error title=Bad key%3A p8%2C really::key AuthKey.p8: 50%25 done%0Asecond line\n" +
@@ -62,7 +61,6 @@ func TestAnnotations(t *testing.T) {
 		"::notice title=Token::expires in 20 minutes\n" +
 		"plain line\n" +
 		"::group::Minting\n" +
-		"::debug::debug 1\n" +
 		"::endgroup::\n"
 	if got := r.Stdout.String(); got != want {
 		t.Errorf("stdout =\n%s\nwant\n%s", got, want)
@@ -83,6 +81,39 @@ func TestAnnotations(t *testing.T) {
 	}
 	if err := rt.Err(); err != nil {
 		t.Errorf("Err() = %v", err)
+	}
+}
+
+// TestMessagesAreRedacted checks that a masked value never reaches what the
+// Runtime prints itself, whatever the runner's masking does: a server that
+// echoes a token back in an error must not get it logged.
+func TestMessagesAreRedacted(t *testing.T) {
+	t.Parallel()
+	r := actionstest.New(t)
+	rt := r.Runtime()
+	const tok = "eyJhbGciOiJFUzI1NiJ9.eyJpc3MiOiJ4In0.c2ln"
+	rt.Mask(tok)
+	rt.Errorf("401 for "+tok, "App Store Connect said: bad token %s", tok)
+	rt.Warningf("", "%s", tok)
+	rt.Noticef("", "%s", tok)
+	rt.Infof("echo %s", tok)
+	rt.Group("group " + tok)
+	rt.EndGroup()
+	if err := rt.AddStepSummary("| Token | " + tok + " |"); err != nil {
+		t.Fatal(err)
+	}
+	if err := rt.SetOutput("token", tok); err != nil {
+		t.Fatal(err)
+	}
+	out := r.Stdout.String()
+	if strings.Count(out, tok) != 1 || !strings.Contains(out, "::add-mask::"+tok) {
+		t.Errorf("the token is printed outside its add-mask command:\n%s", out)
+	}
+	if summary := r.Summary(); strings.Contains(summary, tok) {
+		t.Errorf("summary holds the token: %s", summary)
+	}
+	if r.Outputs()["token"] != tok {
+		t.Errorf("the output itself must stay whole")
 	}
 }
 

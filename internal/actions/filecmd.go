@@ -28,12 +28,13 @@ func (rt *Runtime) ExportEnv(name, value string) error {
 }
 
 // AddStepSummary appends markdown to the step summary, the file named by
-// GITHUB_STEP_SUMMARY, adding a final newline if it has none.
+// GITHUB_STEP_SUMMARY, adding a final newline if it has none. Known secrets
+// are taken out: the runner does not mask the summary.
 func (rt *Runtime) AddStepSummary(markdown string) error {
 	if !strings.HasSuffix(markdown, "\n") {
 		markdown += "\n"
 	}
-	return rt.appendFile("GITHUB_STEP_SUMMARY", markdown)
+	return rt.appendFile("GITHUB_STEP_SUMMARY", rt.secrets.Redact(markdown))
 }
 
 // fileCommand appends "name<<DELIM\nvalue\nDELIM\n" to the file named by the

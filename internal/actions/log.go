@@ -9,24 +9,22 @@ import (
 
 // Errorf issues an error annotation, ::error title=TITLE::MESSAGE, shown on
 // the run's summary page. An empty title is left out. Printf-style
-// formatting; go-githubactions escapes the title and message.
+// formatting; go-githubactions escapes the title and message. Every message
+// this file prints has the known secrets taken out first (see
+// [Runtime.Mask]): a server that echoes a token back never gets it printed,
+// even where the runner's own masking is off.
 func (rt *Runtime) Errorf(title, format string, args ...any) {
-	rt.titled(title).Errorf(format, args...)
+	rt.titled(title).Errorf("%s", rt.secrets.Redact(fmt.Sprintf(format, args...)))
 }
 
 // Warningf issues a warning annotation, like [Runtime.Errorf].
 func (rt *Runtime) Warningf(title, format string, args ...any) {
-	rt.titled(title).Warningf(format, args...)
+	rt.titled(title).Warningf("%s", rt.secrets.Redact(fmt.Sprintf(format, args...)))
 }
 
 // Noticef issues a notice annotation, like [Runtime.Errorf].
 func (rt *Runtime) Noticef(title, format string, args ...any) {
-	rt.titled(title).Noticef(format, args...)
-}
-
-// Debugf writes a line shown only when step debug logging is enabled.
-func (rt *Runtime) Debugf(format string, args ...any) {
-	rt.gha.Debugf(format, args...)
+	rt.titled(title).Noticef("%s", rt.secrets.Redact(fmt.Sprintf(format, args...)))
 }
 
 // Infof writes one plain line to the log. Its arguments may carry text from
@@ -36,7 +34,7 @@ func (rt *Runtime) Debugf(format string, args ...any) {
 // that the runner never reads it as a workflow command (which could stop
 // the runner's command processing, and with it later masks).
 func (rt *Runtime) Infof(format string, args ...any) {
-	rt.gha.Infof("%s", defuse(fmt.Sprintf(format, args...)))
+	rt.gha.Infof("%s", defuse(rt.secrets.Redact(fmt.Sprintf(format, args...))))
 }
 
 // lineBreaks turns every line break into a space.
@@ -53,7 +51,7 @@ func defuse(s string) string {
 // Group starts a collapsible group of log lines, ended by [Runtime.EndGroup].
 // Groups do not nest.
 func (rt *Runtime) Group(title string) {
-	rt.gha.Group(title)
+	rt.gha.Group(defuse(rt.secrets.Redact(title)))
 }
 
 // EndGroup ends the group started by [Runtime.Group].
@@ -65,5 +63,5 @@ func (rt *Runtime) titled(title string) *githubactions.Action {
 	if title == "" {
 		return rt.gha
 	}
-	return rt.gha.WithFieldsMap(map[string]string{"title": title})
+	return rt.gha.WithFieldsMap(map[string]string{"title": rt.secrets.Redact(title)})
 }

@@ -10,8 +10,10 @@ import "strings"
 // space. Blank values and lines are skipped: the runner refuses them, and
 // masking white space would blank the log. Each string is sent once per
 // Runtime however often it is passed. Short values are masked too, wherever
-// they appear in the log.
+// they appear in the log. The values also join the Runtime's secrets, which
+// it takes out of every message it prints itself.
 func (rt *Runtime) Mask(values ...string) {
+	rt.secrets.Add(values...)
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
 	for _, v := range values {
