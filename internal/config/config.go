@@ -99,10 +99,13 @@ type Env struct {
 // forms) so that the caller can mask them before printing anything,
 // including the error. The error joins one *InputError per invalid input.
 func Parse(env Env) (cfg Config, secrets []string, err error) {
-	p := &parser{env: env}
+	p := &parser{env: env, decls: make(map[string]Input)}
+	for _, in := range Inputs() {
+		p.decls[in.Name] = in
+	}
 	cfg.Session = p.session()
 	cfg.Upload = p.upload()
-	buildNumber := p.boolean(InputBuildNumber, env.Input(InputBuildNumber))
+	buildNumber := p.boolean(InputBuildNumber, p.get(InputBuildNumber))
 	if cfg.Session == nil || buildNumber || cfg.Upload != nil || p.keyGiven() {
 		t := p.token()
 		cfg.Token = &t
@@ -116,8 +119,29 @@ func Parse(env Env) (cfg Config, secrets []string, err error) {
 
 type parser struct {
 	env     Env
+	decls   map[string]Input
 	secrets []string
 	errs    []error
+}
+
+// get returns an input's value, or its declared default when it is empty:
+// the command line, the native action and some runners pass nothing for an
+// input that is not set. A secret input on one line joins the secrets to
+// mask; a multi-line one is masked in the forms its parser finds, since
+// masking each of its lines could blank common lines all over the log.
+func (p *parser) get(name string) string {
+	in, ok := p.decls[name]
+	if !ok {
+		p.errs = append(p.errs, fmt.Errorf("config: input %s is read but not declared", name))
+	}
+	v := p.env.Input(name)
+	if in.Secret && !strings.ContainsAny(v, "\r\n") {
+		p.secrets = append(p.secrets, v)
+	}
+	if v == "" {
+		return in.Default
+	}
+	return v
 }
 
 func (p *parser) fail(input, problem, fix string) {
@@ -126,9 +150,8 @@ func (p *parser) fail(input, problem, fix string) {
 
 func (p *parser) token() Token {
 	var cfg Token
-	keyID := p.env.Input(InputKeyID)
-	issuerID := p.env.Input(InputIssuerID)
-	p.secrets = append(p.secrets, keyID, issuerID)
+	keyID := p.get(InputKeyID)
+	issuerID := p.get(InputIssuerID)
 
 	fromJSON := p.key(&cfg)
 	if fromJSON != nil {
@@ -137,7 +160,7 @@ func (p *parser) token() Token {
 		cfg.Minter.InHouse = fromJSON.InHouse
 	}
 	if keyID == "" && cfg.KeySource == InputPrivateKeyPath {
-		keyID = keyIDFromFileName(p.env.Input(InputPrivateKeyPath))
+		keyID = keyIDFromFileName(p.get(InputPrivateKeyPath))
 	}
 	switch {
 	case keyID == "":
@@ -153,19 +176,19 @@ func (p *parser) token() Token {
 	// from the inputs masked above.
 	p.secrets = append(p.secrets, keyID, issuerID)
 
-	// in-house defaults to false in action.yml, so it can only add to what
-	// the API key JSON says.
-	cfg.Minter.InHouse = p.boolean(InputInHouse, p.env.Input(InputInHouse)) || cfg.Minter.InHouse
+	// in-house defaults to false, so it can only add to what the API key
+	// JSON says.
+	cfg.Minter.InHouse = p.boolean(InputInHouse, p.get(InputInHouse)) || cfg.Minter.InHouse
 	cfg.Minter.Lifetime = p.lifetime(fromJSON)
 	cfg.Minter.Scope = p.scope()
-	cfg.APIKeyJSONPath = p.env.Input(InputAPIKeyJSONPath)
-	cfg.ExportEnv = p.boolean(InputExportEnv, p.env.Input(InputExportEnv))
+	cfg.APIKeyJSONPath = p.get(InputAPIKeyJSONPath)
+	cfg.ExportEnv = p.boolean(InputExportEnv, p.get(InputExportEnv))
 	return cfg
 }
 
 // keyGiven reports whether any input gives a private key.
 func (p *parser) keyGiven() bool {
-	return p.env.Input(InputPrivateKey) != "" || p.env.Input(InputPrivateKeyPath) != "" || p.env.Input(InputAPIKeyJSON) != ""
+	return p.get(InputPrivateKey) != "" || p.get(InputPrivateKeyPath) != "" || p.get(InputAPIKeyJSON) != ""
 }
 
 // key reads the private key from the one input that gives it. It returns
@@ -173,7 +196,7 @@ func (p *parser) keyGiven() bool {
 func (p *parser) key(cfg *Token) *fastlane.APIKey {
 	var given []string
 	for _, name := range []string{InputPrivateKey, InputPrivateKeyPath, InputAPIKeyJSON} {
-		if p.env.Input(name) != "" {
+		if p.get(name) != "" {
 			given = append(given, name)
 		}
 	}
@@ -189,15 +212,14 @@ func (p *parser) key(cfg *Token) *fastlane.APIKey {
 	cfg.KeySource = given[0]
 	switch cfg.KeySource {
 	case InputPrivateKey:
-		cfg.Key = p.parseKey(InputPrivateKey, p.env.Input(InputPrivateKey))
+		cfg.Key = p.parseKey(InputPrivateKey, p.get(InputPrivateKey))
 	case InputPrivateKeyPath:
-		text, ok := p.readKeyFile(p.env.Input(InputPrivateKeyPath))
+		text, ok := p.readKeyFile(p.get(InputPrivateKeyPath))
 		if ok {
 			cfg.Key = p.parseKey(InputPrivateKeyPath, text)
 		}
 	case InputAPIKeyJSON:
-		raw := p.env.Input(InputAPIKeyJSON)
-		p.secrets = append(p.secrets, raw)
+		raw := p.get(InputAPIKeyJSON)
 		k, err := fastlane.ParseAPIKey([]byte(raw))
 		if err != nil {
 			p.fail(InputAPIKeyJSON, strings.TrimPrefix(err.Error(), "fastlane: "), "give the content of fastlane's API key JSON file, with at least key_id and key")
@@ -283,7 +305,7 @@ func (p *parser) boolean(input, s string) bool {
 }
 
 func (p *parser) lifetime(fromJSON *fastlane.APIKey) time.Duration {
-	s := p.env.Input(InputTokenLifetime)
+	s := p.get(InputTokenLifetime)
 	if s == "" {
 		if fromJSON != nil && fromJSON.Duration > 0 {
 			// fastlane's duration leaves out its 60 s backdate, so the
@@ -324,7 +346,7 @@ func ParseLifetime(s string) (time.Duration, error) {
 func (p *parser) scope() []string {
 	var scope []string
 	n := 0
-	for line := range strings.Lines(p.env.Input(InputScope)) {
+	for line := range strings.Lines(p.get(InputScope)) {
 		n++
 		s := strings.TrimSpace(line)
 		if s == "" {
@@ -353,17 +375,14 @@ func keyIDFromFileName(path string) string {
 func minutes(d time.Duration) string { return fmt.Sprintf("%dm", d/time.Minute) }
 
 // baseURL checks api-base-url.
-func (p *parser) baseURL() string { return p.url(InputAPIBaseURL, DefaultAPIBaseURL) }
+func (p *parser) baseURL() string { return p.url(InputAPIBaseURL) }
 
 // url checks a base-URL input: HTTPS, or plain HTTP to this machine only
 // (the local simulator), so that a credential never crosses a network
 // unencrypted.
-func (p *parser) url(input, def string) string {
-	s := p.env.Input(input)
-	if s == "" {
-		return def
-	}
-	fix := "give an https:// URL such as " + def + ", or http://127.0.0.1:PORT for the local simulator"
+func (p *parser) url(input string) string {
+	s := p.get(input)
+	fix := "give an https:// URL such as " + p.decls[input].Default + ", or http://127.0.0.1:PORT for the local simulator"
 	u, err := url.Parse(s)
 	switch {
 	case err != nil || u.Host == "" || u.Opaque != "":
@@ -389,9 +408,9 @@ func isLoopback(host string) bool {
 // buildNumber checks the build-number step's inputs.
 func (p *parser) buildNumber() *buildnum.Query {
 	q := &buildnum.Query{
-		App:      p.env.Input(InputApp),
-		Platform: asc.Platform(cmp.Or(p.env.Input(InputPlatform), string(asc.PlatformIOS))),
-		Version:  p.env.Input(InputVersion),
+		App:      p.get(InputApp),
+		Platform: asc.Platform(cmp.Or(p.get(InputPlatform), string(asc.PlatformIOS))),
+		Version:  p.get(InputVersion),
 	}
 	if q.App == "" {
 		p.fail(InputApp, "is missing", "give the app's bundle ID (com.example.app) or its numeric App Store Connect ID")
@@ -406,8 +425,7 @@ func (p *parser) buildNumber() *buildnum.Query {
 			p.fail(InputVersion, "is not a marketing version", "give CFBundleShortVersionString, such as 1.2 or 1.2.3, or leave it empty")
 		}
 	}
-	initial := cmp.Or(p.env.Input(InputInitialBuildNumber), "1")
-	n, err := buildnum.Parse(initial)
+	n, err := buildnum.Parse(p.get(InputInitialBuildNumber))
 	if err != nil {
 		p.fail(InputInitialBuildNumber, "is not a build number", "give one to three period-separated integers, such as 1 or 1.0.0")
 	}

@@ -20,7 +20,8 @@ const (
 // DefaultSessionBaseURL is where spaceship checks a session.
 const DefaultSessionBaseURL = "https://appstoreconnect.apple.com"
 
-// defaultWarnDays is how many days ahead of expiry the step warns.
+// defaultWarnDays stands in for an invalid session-warn-days while the
+// other inputs are checked; the declared default is the same.
 const defaultWarnDays = 7
 
 // appSpecificPassword is the form Apple shows: four groups of four
@@ -42,14 +43,13 @@ type Session struct {
 // session is given, and returns nil when neither a session nor an
 // app-specific password is.
 func (p *parser) session() *Session {
-	raw := p.env.Input(InputSession)
-	asp := p.env.Input(InputAppSpecificPassword)
-	p.secrets = append(p.secrets, asp)
+	raw := p.get(InputSession)
+	asp := p.get(InputAppSpecificPassword)
 	cfg := &Session{
 		Raw:                 raw,
-		Check:               p.booleanDefault(InputSessionCheck, true),
+		Check:               p.boolean(InputSessionCheck, p.get(InputSessionCheck)),
 		WarnDays:            p.warnDays(),
-		BaseURL:             p.url(InputSessionBaseURL, DefaultSessionBaseURL),
+		BaseURL:             p.url(InputSessionBaseURL),
 		AppSpecificPassword: asp,
 	}
 	if raw == "" && asp == "" {
@@ -75,23 +75,10 @@ func (p *parser) session() *Session {
 }
 
 func (p *parser) warnDays() int {
-	s := p.env.Input(InputSessionWarnDays)
-	if s == "" {
-		return defaultWarnDays
-	}
-	n, err := strconv.Atoi(s)
+	n, err := strconv.Atoi(p.get(InputSessionWarnDays))
 	if err != nil || n < 0 || n > 365 {
 		p.fail(InputSessionWarnDays, "is not a whole number of days from 0 to 365", "give a number such as 7")
 		return defaultWarnDays
 	}
 	return n
-}
-
-// booleanDefault is boolean with another value for empty.
-func (p *parser) booleanDefault(input string, def bool) bool {
-	s := p.env.Input(input)
-	if s == "" {
-		return def
-	}
-	return p.boolean(input, s)
 }

@@ -49,14 +49,14 @@ type Upload struct {
 // is given) and returns nil when no file is.
 func (p *parser) upload() *Upload {
 	cfg := &Upload{
-		File:              p.env.Input(InputUploadFile),
+		File:              p.get(InputUploadFile),
 		WaitForProcessing: p.wait(),
 		Concurrency:       p.concurrency(),
 		Checksum:          p.checksum(),
-		DryRun:            p.boolean(InputDryRun, p.env.Input(InputDryRun)),
+		DryRun:            p.boolean(InputDryRun, p.get(InputDryRun)),
 	}
-	app, platform := p.env.Input(InputApp), p.env.Input(InputPlatform)
-	version, build := p.env.Input(InputVersion), p.env.Input(InputUploadBuildNumber)
+	app, platform := p.get(InputApp), p.get(InputPlatform)
+	version, build := p.get(InputVersion), p.get(InputUploadBuildNumber)
 	if cfg.File == "" {
 		return nil
 	}
@@ -110,7 +110,7 @@ func (p *parser) override(input, given, inFile, key, name string) string {
 }
 
 func (p *parser) wait() time.Duration {
-	s := p.env.Input(InputWaitForProcessing)
+	s := p.get(InputWaitForProcessing)
 	if s == "" || s == "false" {
 		return 0
 	}
@@ -123,11 +123,7 @@ func (p *parser) wait() time.Duration {
 }
 
 func (p *parser) concurrency() int {
-	s := p.env.Input(InputUploadConcurrency)
-	if s == "" {
-		return upload.DefaultConcurrency
-	}
-	n, err := strconv.Atoi(s)
+	n, err := strconv.Atoi(p.get(InputUploadConcurrency))
 	if err != nil || n < 1 || n > upload.MaxConcurrency {
 		p.fail(InputUploadConcurrency, fmt.Sprintf("is not a number from 1 to %d", upload.MaxConcurrency), fmt.Sprintf("leave it empty for %d", upload.DefaultConcurrency))
 		return upload.DefaultConcurrency
@@ -136,8 +132,8 @@ func (p *parser) concurrency() int {
 }
 
 func (p *parser) checksum() upload.ChecksumMode {
-	switch s := upload.ChecksumMode(p.env.Input(InputUploadChecksum)); s {
-	case "", upload.ChecksumNone:
+	switch s := upload.ChecksumMode(p.get(InputUploadChecksum)); s {
+	case upload.ChecksumNone:
 		return upload.ChecksumNone
 	case upload.ChecksumMD5:
 		return s

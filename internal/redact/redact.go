@@ -14,6 +14,12 @@ import (
 // Placeholder replaces a secret, as the runner shows a masked value.
 const Placeholder = "***"
 
+// MinLen is the shortest value taken out of text. Every secret the program
+// holds is longer (a key ID has 10 characters, a token hundreds); a shorter
+// value is a mistyped input, and taking it out would garble the very
+// message that explains the mistake. The runner's own masks still hide it.
+const MinLen = 6
+
 // Set is a set of secrets. The zero value is empty and ready to use; it is
 // safe for concurrent use.
 type Set struct {
@@ -24,7 +30,7 @@ type Set struct {
 
 // Add registers secrets. A multi-line value is registered whole and line by
 // line, each line trimmed of surrounding white space, as the runner masks
-// it; blank values and lines are skipped.
+// it; values and lines shorter than [MinLen] are skipped.
 func (s *Set) Add(values ...string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -39,7 +45,7 @@ func (s *Set) Add(values ...string) {
 }
 
 func (s *Set) addOne(v string) {
-	if strings.TrimSpace(v) == "" || s.values[v] {
+	if len(strings.TrimSpace(v)) < MinLen || s.values[v] {
 		return
 	}
 	if s.values == nil {

@@ -15,10 +15,11 @@ func TestRedact(t *testing.T) {
 	}{
 		{"nothing registered", nil, "a token eyJ", "a token eyJ"},
 		{"every occurrence", []string{"s3cr3t"}, "s3cr3t and s3cr3t", "*** and ***"},
-		{"longer first", []string{"abc", "abcdef"}, "xabcdefx abc", "x***x ***"},
+		{"longer first", []string{"abcdef", "abcdefghi"}, "xabcdefghix abcdef", "x***x ***"},
 		{"multi-line by line", []string{"line-one\n  line-two  \n"}, "got line-two here", "got *** here"},
 		{"blank ignored", []string{"", "  ", "\n"}, "a b", "a b"},
-		{"whole multi-line value", []string{"a1\nb2"}, "x a1\nb2 y", "x *** y"},
+		{"too short to be a secret", []string{"y", "abcde"}, "key abcde", "key abcde"},
+		{"whole multi-line value", []string{"line-1\nline-2"}, "x line-1\nline-2 y", "x *** y"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -35,10 +36,10 @@ func TestRedact(t *testing.T) {
 func TestAddAfterRedactRebuilds(t *testing.T) {
 	t.Parallel()
 	var s Set
-	s.Add("first")
-	_ = s.Redact("first")
-	s.Add("second")
-	if got := s.Redact("first second"); got != "*** ***" {
+	s.Add("first-secret")
+	_ = s.Redact("first-secret")
+	s.Add("second-secret")
+	if got := s.Redact("first-secret second-secret"); got != "*** ***" {
 		t.Errorf("got %q", got)
 	}
 	if s.Len() != 2 {
@@ -60,7 +61,7 @@ func FuzzRedact(f *testing.F) {
 	f.Add("eyJhbGciOiJFUzI1NiJ9.payload.sig", "401: bad token eyJhbGciOiJFUzI1NiJ9.payload.sig")
 	f.Add("myacinfo=DAWTKNV2", `{"errors":[{"detail":"cookie myacinfo=DAWTKNV2"}]}`)
 	f.Fuzz(func(t *testing.T, secret, body string) {
-		if len(strings.TrimSpace(secret)) < 4 || strings.ContainsAny(secret, "\r\n*") {
+		if len(strings.TrimSpace(secret)) < MinLen || strings.ContainsAny(secret, "\r\n*") {
 			t.Skip()
 		}
 		var s Set
