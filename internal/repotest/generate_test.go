@@ -101,7 +101,7 @@ func renderOutputTable() string {
 
 // cell escapes text for a Markdown table cell.
 func cell(s string) string {
-	return strings.NewReplacer("|", `\|`, "<", "&lt;", ">", "&gt;").Replace(s)
+	return strings.NewReplacer("|", `\|`, "<", "&lt;").Replace(s)
 }
 
 // between replaces what stands between two marker lines.
