@@ -1,11 +1,11 @@
 // Command asc-auth mints short-lived App Store Connect API tokens from a
-// .p8 key. Under GitHub Actions it is a container action; elsewhere it is a
-// command-line tool (run "asc-auth help").
+// .p8 key and runs the action's steps. Under GitHub Actions it is a
+// container action; elsewhere it is a command-line tool (run "asc-auth
+// help"). Built with -tags dev it also has the demo and the simulator.
 package main
 
 import (
 	"context"
-	_ "embed"
 	"os"
 	"os/signal"
 	"syscall"
@@ -17,16 +17,11 @@ import (
 // version is stamped in by the build: -ldflags "-X main.version=v1.2.3".
 var version = "dev"
 
-// demoKey is the generated throwaway key the demo signs with.
-//
-//go:embed testdata/AuthKey_DEMOKEY001.p8
-var demoKey []byte
-
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := app.Main(ctx, app.Env{
-		Args: os.Args[1:], Getenv: os.Getenv, Stdout: os.Stdout, Stderr: os.Stderr,
-		Now: time.Now, ReadFile: os.ReadFile, Version: version, DemoKey: demoKey,
+		Args: os.Args[1:], Getenv: os.Getenv, Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
+		Now: time.Now, ReadFile: os.ReadFile, Version: version, Extra: devCommands(),
 	})
 	stop()
 	os.Exit(code)

@@ -23,7 +23,7 @@ done
 
 echo "== whole process, token step on the host"
 bin=$(mktemp -d)/asc-auth
-go build -tags nosimulator -trimpath -ldflags "-s -w" -o "$bin" .
+go build -trimpath -ldflags "-s -w" -o "$bin" .
 dir=$(mktemp -d)
 touch "$dir/out" "$dir/env" "$dir/summary"
 hyperfine -N --warmup 5 --runs 300 --export-json "$dir/hf.json" \

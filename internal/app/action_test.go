@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/asc-auth/action/internal/actions/actionstest"
+	"github.com/asc-auth/action/internal/ascsim"
+	"github.com/asc-auth/action/internal/demo"
 	"github.com/asc-auth/action/internal/token"
 )
 
@@ -344,4 +346,16 @@ func TestMainRecoversFromPanic(t *testing.T) {
 	if code != exitInternal || strings.Count(out.String(), "\n") != 1 || strings.Contains(out.String(), "boom") {
 		t.Fatalf("exit %d, output %q; want one line and exit %d", code, out.String(), exitInternal)
 	}
+}
+
+// testSimulator starts the demo simulator on a free port for one test,
+// dated by now, and stops it when the test ends.
+func testSimulator(t *testing.T, now func() time.Time) (*ascsim.Server, string) {
+	t.Helper()
+	sim, url, err := demo.StartSimulator(readTestdata(t, "AuthKey_DEMOKEY001.p8"), now, "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sim.Close() })
+	return sim, url
 }

@@ -6,18 +6,27 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/asc-auth/action/internal/actions"
-	"github.com/asc-auth/action/internal/asc"
 	"github.com/asc-auth/action/internal/buildnum"
+	"github.com/asc-auth/action/internal/config"
+	"github.com/asc-auth/action/internal/report"
 )
 
-// runBuildNumberStep finds the latest build number in use, in-flight
-// uploads included, and reports it and the next one.
-func runBuildNumberStep(ctx context.Context, rt *actions.Runtime, c *asc.Client, q buildnum.Query) (buildnum.Result, error) {
+// buildNumberStep finds the latest build number in use, in-flight uploads
+// included, and reports it and the next one.
+type buildNumberStep struct{ q buildnum.Query }
+
+func (buildNumberStep) Name() string { return config.StepBuildNumber }
+
+func (buildNumberStep) Check(context.Context, report.Report, *State) error { return nil }
+
+func (b buildNumberStep) Run(ctx context.Context, rt report.Report, s *State) error {
+	q := b.q
+	c := s.Client(rt)
 	res, err := buildnum.Find(ctx, c, q)
 	if err != nil {
-		return res, err
+		return err
 	}
+	s.AppID = res.AppID
 	if len(res.Ignored) > 0 {
 		rt.Warningf("Build number", "left out %d build number(s) that are not numbers: %s", len(res.Ignored), strings.Join(res.Ignored, ", "))
 	}
@@ -26,13 +35,11 @@ func runBuildNumberStep(ctx context.Context, rt *actions.Runtime, c *asc.Client,
 		{"next-build-number", res.Next.String()},
 		{"app-id", res.AppID},
 	}); err != nil {
-		return res, err
+		return err
 	}
 	rt.Infof("%s", buildNumberLine(q, res, c.Requests()))
-	if err := rt.AddStepSummary(buildNumberSummary(q, res, c.Requests())); err != nil {
-		rt.Warningf("Step summary", "could not write the step summary: %v", err)
-	}
-	return res, nil
+	summary(rt, buildNumberSummary(q, res, c.Requests()))
+	return nil
 }
 
 func numberOrEmpty(n buildnum.Number) string {

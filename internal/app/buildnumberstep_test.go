@@ -1,5 +1,3 @@
-//go:build !nosimulator
-
 package app
 
 import (
@@ -8,6 +6,7 @@ import (
 	"time"
 
 	"github.com/asc-auth/action/internal/actions/actionstest"
+	"github.com/asc-auth/action/internal/demo"
 )
 
 // TestActionBuildNumber runs the token and build-number steps against the
@@ -23,16 +22,16 @@ func TestActionBuildNumber(t *testing.T) {
 		wantLatest string
 		wantNext   string
 	}{
-		{"in-flight upload counts", map[string]string{"app": demoBundleID}, "13", "14"},
-		{"one marketing version", map[string]string{"app": demoBundleID, "version": "1.0"}, "10", "11"},
-		{"another platform has none", map[string]string{"app": demoBundleID, "platform": "MAC_OS", "initial-build-number": "1.0.0"}, "", "1.0.0"},
+		{"in-flight upload counts", map[string]string{"app": demo.BundleID}, "13", "14"},
+		{"one marketing version", map[string]string{"app": demo.BundleID, "version": "1.0"}, "10", "11"},
+		{"another platform has none", map[string]string{"app": demo.BundleID, "platform": "MAC_OS", "initial-build-number": "1.0.0"}, "", "1.0.0"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			r := actionstest.New(t)
 			for k, v := range map[string]string{
-				"key-id": demoKeyID, "issuer-id": demoIssuerID, "private-key": string(demoKey),
+				"key-id": demo.KeyID, "issuer-id": demo.IssuerID, "private-key": string(demoKey),
 				"build-number": "true", "api-base-url": url,
 			} {
 				r.SetInput(k, v)

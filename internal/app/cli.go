@@ -6,204 +6,259 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
+	"strconv"
 	"strings"
 
-	"github.com/asc-auth/action/internal/buildnum"
 	"github.com/asc-auth/action/internal/config"
-	"github.com/asc-auth/action/internal/fastlane"
+	"github.com/asc-auth/action/internal/report"
 	"github.com/asc-auth/action/internal/token"
 )
 
-const usage = `asc-auth mints App Store Connect API tokens.
+// maxStdin caps what the session command reads: a session is a few kB.
+const maxStdin = 1 << 20
 
-Usage:
-  asc-auth token [flags]          mint a token and print it
-  asc-auth build-number [flags]   print the latest and next build number of an app
-  asc-auth upload [flags] FILE    upload an .ipa or .pkg and wait as asked
-  asc-auth simulator [-listen A]  serve a local App Store Connect simulator
-  asc-auth demo                   run the action on the bundled test key and the simulator
-  asc-auth version                print the version
+// command is a step run from a shell. Its flags are the declared inputs of
+// its step and of the groups it uses; the same step code runs as in the
+// action, reporting to a terminal.
+type command struct {
+	step    string   // the step it runs, and the command's name
+	args    string   // its arguments, for the usage line
+	summary string   // one line for the usage text
+	groups  []string // input groups offered besides the step's own inputs
+	arg     string   // the input its one argument gives, if any
+	set     map[string]string
+	// extra adds command-specific flags; the function it returns runs
+	// after parsing and may set inputs or return an exit code.
+	extra func(fs *flag.FlagSet, e Env) func(inputs map[string]string) int
+	// print writes the outputs; by default NAME=VALUE lines.
+	print func(e Env, term *report.Terminal, inputs map[string]string) int
+}
 
-Flags mirror the action's inputs; run "asc-auth COMMAND -h" for them. Under
+func commands() []command {
+	api := []string{config.GroupKey, config.GroupAPI}
+	return []command{
+		{step: config.StepToken, summary: "mint a token and print it", groups: []string{config.GroupKey}, extra: tokenFlags, print: printToken},
+		{step: config.StepBuildNumber, summary: "print the latest and next build number of an app", groups: api,
+			set: map[string]string{config.InputBuildNumber: "true"}},
+		{step: config.StepUpload, args: "FILE", summary: "upload an .ipa or .pkg and wait as asked", groups: api, arg: config.InputUploadFile},
+		{step: config.StepSession, summary: "check a FASTLANE_SESSION from --file or standard input and print its expiry", extra: sessionFlags},
+	}
+}
+
+func usage(e Env) string {
+	var b strings.Builder
+	b.WriteString("asc-auth mints App Store Connect API tokens and runs the action's steps from a shell.\n\nUsage:\n")
+	line := func(name, summary string) { fmt.Fprintf(&b, "  %-30s %s\n", name, summary) }
+	for _, c := range commands() {
+		line(strings.TrimSpace("asc-auth "+c.step+" [flags] "+c.args), c.summary)
+	}
+	for _, c := range e.Extra {
+		line("asc-auth "+c.Name, c.Usage)
+	}
+	line("asc-auth version", "print the version")
+	b.WriteString(`
+Flags are the action's inputs; run "asc-auth COMMAND -h" for them. Under
 GitHub Actions, with no arguments, asc-auth is the container action and reads
 INPUT_* variables.
-`
+`)
+	return b.String()
+}
 
 func runCLI(ctx context.Context, e Env) int {
 	if len(e.Args) == 0 {
-		fmt.Fprint(e.Stderr, usage)
+		fmt.Fprint(e.Stderr, usage(e))
 		return exitUsage
 	}
-	switch cmd, args := e.Args[0], e.Args[1:]; cmd {
-	case "token":
-		return runTokenCLI(args, e)
-	case "build-number":
-		return runBuildNumberCLI(ctx, args, e)
-	case "upload":
-		return runUploadCLI(ctx, args, e)
-	case "simulator":
-		return runSimulatorCLI(ctx, args, e)
-	case "demo":
-		return runDemo(ctx, e)
+	name, args := e.Args[0], e.Args[1:]
+	for _, c := range commands() {
+		if c.step == name {
+			return c.run(ctx, e, args)
+		}
+	}
+	for _, c := range e.Extra {
+		if c.Name == name {
+			return c.Run(ctx, e, args)
+		}
+	}
+	switch name {
 	case "version", "--version":
 		fmt.Fprintln(e.Stdout, "asc-auth", e.Version)
 		return exitOK
 	case "help", "-h", "--help":
-		fmt.Fprint(e.Stdout, usage)
+		fmt.Fprint(e.Stdout, usage(e))
 		return exitOK
-	default:
-		fmt.Fprintf(e.Stderr, "asc-auth: unknown command %q\n\n%s", cmd, usage)
+	}
+	fmt.Fprintf(e.Stderr, "asc-auth: unknown command %q\n\n%s", name, usage(e))
+	return exitUsage
+}
+
+// run parses the command line into inputs, checks them as the action does,
+// runs the step and prints its outputs.
+func (c command) run(ctx context.Context, e Env, args []string) int {
+	fs := flag.NewFlagSet("asc-auth "+c.step, flag.ContinueOnError)
+	fs.SetOutput(e.Stderr)
+	read := declareFlags(fs, config.InputsOf(append(slices.Clone(c.groups), c.step)...))
+	var after func(map[string]string) int
+	if c.extra != nil {
+		after = c.extra(fs, e)
+	}
+	if err := fs.Parse(args); err != nil {
 		return exitUsage
 	}
-}
-
-// inputFlags are flags named after the action's inputs, so that the CLI
-// mirrors the action exactly.
-type inputFlags struct {
-	fs      *flag.FlagSet
-	strings map[string]*string
-	bools   map[string]*bool
-	scope   scopeFlag
-}
-
-func newInputFlags(name string, stderr io.Writer) *inputFlags {
-	f := &inputFlags{fs: flag.NewFlagSet(name, flag.ContinueOnError), strings: map[string]*string{}, bools: map[string]*bool{}}
-	f.fs.SetOutput(stderr)
-	for input, help := range map[string]string{
-		config.InputKeyID:          "the 10-character API key ID",
-		config.InputIssuerID:       "the issuer ID (a UUID); empty for an individual key",
-		config.InputPrivateKey:     "the .p8 key itself (prefer --private-key-path: arguments are visible to other users)",
-		config.InputPrivateKeyPath: "a path to the .p8 file",
-		config.InputAPIKeyJSON:     "the content of fastlane's API key JSON",
-		config.InputTokenLifetime:  "exp - iat, a duration from 2m to 20m (default 15m)",
-	} {
-		f.strings[input] = f.fs.String(input, "", help)
+	want := 0
+	if c.arg != "" {
+		want = 1
 	}
-	f.bools[config.InputInHouse] = f.fs.Bool(config.InputInHouse, false, "an enterprise (in-house) key")
-	f.fs.Var(&f.scope, config.InputScope, "a scope entry such as \"GET /v1/apps\" (repeatable)")
-	return f
-}
-
-func (f *inputFlags) string(input, help string) { f.strings[input] = f.fs.String(input, "", help) }
-
-// parse reads args and returns the inputs they give, or an exit code.
-func (f *inputFlags) parse(args []string, stderr io.Writer) (func(string) string, int) {
-	return f.parseArgs(args, 0, stderr)
-}
-
-// parseArgs is parse for a command that takes positional arguments: the
-// i-th becomes input "arg<i>" (a command maps it to its input).
-func (f *inputFlags) parseArgs(args []string, positional int, stderr io.Writer) (func(string) string, int) {
-	if err := f.fs.Parse(args); err != nil {
-		return nil, exitUsage
+	if fs.NArg() != want {
+		fmt.Fprintf(e.Stderr, "%s: want %d argument(s), got %d\n", fs.Name(), want, fs.NArg())
+		return exitUsage
 	}
-	if f.fs.NArg() != positional {
-		fmt.Fprintf(stderr, "%s: want %d argument(s), got %d\n", f.fs.Name(), positional, f.fs.NArg())
-		return nil, exitUsage
+	inputs := read()
+	for k, v := range c.set {
+		inputs[k] = v
 	}
-	inputs := map[string]string{config.InputScope: f.scope.String()}
-	for i, a := range f.fs.Args() {
-		inputs[fmt.Sprintf("arg%d", i)] = a
+	if c.arg != "" {
+		inputs[c.arg] = fs.Arg(0)
 	}
-	for name, v := range f.strings {
-		inputs[name] = *v
-	}
-	for name, v := range f.bools {
-		if *v {
-			inputs[name] = "true"
+	if after != nil {
+		if code := after(inputs); code != exitOK {
+			return code
 		}
 	}
-	return func(name string) string { return strings.TrimSpace(inputs[name]) }, exitOK
-}
 
-// scopeFlag collects repeated --scope flags into the input's lines.
-type scopeFlag []string
-
-func (s *scopeFlag) String() string     { return strings.Join(*s, "\n") }
-func (s *scopeFlag) Set(v string) error { *s = append(*s, v); return nil }
-
-// parseCLIConfig checks the inputs as the action does and prints every
-// error on its own line.
-func parseCLIConfig(input func(string) string, e Env) (config.Config, *token.Minter, int) {
-	cfg, _, err := config.Parse(config.Env{Input: input, ReadFile: e.ReadFile})
+	term := report.NewTerminal(e.Stderr, nil)
+	cfg, secrets, err := config.Parse(config.Env{
+		Input:    func(name string) string { return strings.TrimSpace(inputs[name]) },
+		ReadFile: e.ReadFile,
+	})
+	term.Mask(secrets...)
 	if err != nil {
 		for _, err := range unjoin(err) {
-			fmt.Fprintf(e.Stderr, "asc-auth: %v\n", err)
+			fmt.Fprintf(e.Stderr, "asc-auth: %s\n", term.Redact(err.Error()))
 		}
-		return cfg, nil, exitFailure
-	}
-	if cfg.Token == nil {
-		fmt.Fprintln(e.Stderr, "asc-auth: no API key was given")
-		return cfg, nil, exitFailure
-	}
-	m, err := token.NewMinter(cfg.Token.Key.Private, cfg.Token.Minter, token.WithClock(e.Now))
-	if err != nil {
-		fmt.Fprintf(e.Stderr, "asc-auth: %v\n", err)
-		return cfg, nil, exitFailure
-	}
-	return cfg, m, exitOK
-}
-
-func runTokenCLI(args []string, e Env) int {
-	f := newInputFlags("asc-auth token", e.Stderr)
-	f.string(config.InputAPIKeyJSONPath, "also write fastlane's API key JSON here (mode 0600)")
-	decode := f.fs.Bool("decode", false, "print the token's header and claims as JSON instead of the token")
-	input, code := f.parse(args, e.Stderr)
-	if code != exitOK {
-		return code
-	}
-	cfg, m, code := parseCLIConfig(input, e)
-	if code != exitOK {
-		return code
-	}
-	tok, err := m.Mint()
-	if err != nil {
-		fmt.Fprintf(e.Stderr, "asc-auth: %v\n", err)
 		return exitFailure
 	}
-	if path := cfg.Token.APIKeyJSONPath; path != "" {
-		if err := fastlane.WriteAPIKeyFile(path, apiKeyFor(*cfg.Token, m.Config().Lifetime)); err != nil {
-			fmt.Fprintf(e.Stderr, "asc-auth: %v\n", err)
+	s, err := newState(e, cfg)
+	if err == nil {
+		err = runSteps(ctx, withDeclaredOutputs(term), s, stepNamed(plan(cfg), c.step))
+	}
+	if err != nil {
+		fmt.Fprintf(e.Stderr, "asc-auth: %s\n", term.Redact(err.Error()))
+		return exitFailure
+	}
+	if c.print != nil {
+		return c.print(e, term, inputs)
+	}
+	for _, kv := range term.Outputs() {
+		fmt.Fprintf(e.Stdout, "%s=%s\n", kv.Name, strings.ReplaceAll(kv.Value, "\n", `\n`))
+	}
+	return exitOK
+}
+
+// stepNamed keeps the one step a command runs.
+func stepNamed(steps []Step, name string) []Step {
+	for _, s := range steps {
+		if s.Name() == name {
+			return []Step{s}
+		}
+	}
+	return nil
+}
+
+// declareFlags adds a flag for each input: a switch for a boolean, a
+// repeatable flag for an input of lines, a string otherwise. The function
+// it returns reads the parsed flags as inputs.
+func declareFlags(fs *flag.FlagSet, inputs []config.Input) func() map[string]string {
+	read := map[string]func() string{}
+	for _, in := range inputs {
+		help := in.Flag()
+		if in.Secret {
+			help += " Secret: arguments are visible to other users of this machine."
+		}
+		switch {
+		case in.Bool:
+			v := fs.Bool(in.Name, in.Default == "true", help)
+			read[in.Name] = func() string { return strconv.FormatBool(*v) }
+		case in.Lines:
+			v := new(linesFlag)
+			fs.Var(v, in.Name, help+" (repeatable)")
+			read[in.Name] = v.String
+		default:
+			v := fs.String(in.Name, "", help)
+			read[in.Name] = func() string { return *v }
+		}
+	}
+	return func() map[string]string {
+		m := map[string]string{}
+		for name, r := range read {
+			m[name] = r()
+		}
+		return m
+	}
+}
+
+// linesFlag collects a repeated flag into an input's lines.
+type linesFlag []string
+
+func (s *linesFlag) String() string     { return strings.Join(*s, "\n") }
+func (s *linesFlag) Set(v string) error { *s = append(*s, v); return nil }
+
+// tokenFlags adds --decode; the token command prints the token alone, or
+// its header and claims.
+func tokenFlags(fs *flag.FlagSet, _ Env) func(map[string]string) int {
+	decode := fs.Bool("decode", false, "print the token's header and claims as JSON instead of the token")
+	return func(inputs map[string]string) int {
+		if *decode {
+			inputs[decodeInput] = "true"
+		}
+		return exitOK
+	}
+}
+
+// decodeInput carries --decode from the flags to the printer; it is no
+// input of the action's, and config never reads it.
+const decodeInput = " decode"
+
+func printToken(e Env, term *report.Terminal, inputs map[string]string) int {
+	tok, ok := term.Output("token")
+	if !ok {
+		fmt.Fprintln(e.Stderr, "asc-auth: the token step set no token")
+		return exitFailure
+	}
+	if inputs[decodeInput] == "true" {
+		return printDecoded(e.Stdout, e.Stderr, tok)
+	}
+	fmt.Fprintln(e.Stdout, tok)
+	return exitOK
+}
+
+// sessionFlags adds --file; without it the session is read from standard
+// input.
+func sessionFlags(fs *flag.FlagSet, e Env) func(map[string]string) int {
+	file := fs.String("file", "", "read the session from this file (default: standard input)")
+	return func(inputs map[string]string) int {
+		var data []byte
+		var err error
+		if *file != "" {
+			data, err = e.ReadFile(*file)
+		} else if e.Stdin != nil {
+			data, err = io.ReadAll(io.LimitReader(e.Stdin, maxStdin+1))
+		}
+		switch {
+		case err != nil:
+			fmt.Fprintf(e.Stderr, "asc-auth session: cannot read the session: %v\n", err)
 			return exitFailure
+		case len(data) > maxStdin:
+			fmt.Fprintln(e.Stderr, "asc-auth session: the input is far too large for a session")
+			return exitFailure
+		case strings.TrimSpace(string(data)) == "":
+			fmt.Fprintln(e.Stderr, "asc-auth session: no session given: pipe it in, or pass --file")
+			return exitUsage
 		}
+		inputs[config.InputSession] = string(data)
+		return exitOK
 	}
-	if *decode {
-		return printDecoded(e.Stdout, e.Stderr, tok.Value)
-	}
-	fmt.Fprintln(e.Stdout, tok.Value)
-	return exitOK
-}
-
-func runBuildNumberCLI(ctx context.Context, args []string, e Env) int {
-	f := newInputFlags("asc-auth build-number", e.Stderr)
-	f.string(config.InputApp, "the app's bundle ID or numeric App Store Connect ID")
-	f.string(config.InputPlatform, "IOS (default), MAC_OS, TV_OS or VISION_OS")
-	f.string(config.InputVersion, "only builds of this marketing version")
-	f.string(config.InputInitialBuildNumber, "the build number when there is none yet (default 1)")
-	f.string(config.InputAPIBaseURL, "the API's base URL (default "+config.DefaultAPIBaseURL+")")
-	input, code := f.parse(args, e.Stderr)
-	if code != exitOK {
-		return code
-	}
-	withStep := func(name string) string {
-		if name == config.InputBuildNumber {
-			return "true"
-		}
-		return input(name)
-	}
-	cfg, m, code := parseCLIConfig(withStep, e)
-	if code != exitOK {
-		return code
-	}
-	client := newClient(cfg, m, func(...string) {}, func(msg string) { fmt.Fprintln(e.Stderr, "asc-auth: warning:", msg) }, e)
-	res, err := buildnum.Find(ctx, client, *cfg.BuildNumber)
-	if err != nil {
-		fmt.Fprintf(e.Stderr, "asc-auth: %v\n", err)
-		return exitFailure
-	}
-	fmt.Fprintf(e.Stdout, "latest-build-number=%s\nnext-build-number=%s\napp-id=%s\n", numberOrEmpty(res.Latest), res.Next, res.AppID)
-	fmt.Fprintln(e.Stderr, buildNumberLine(*cfg.BuildNumber, res, client.Requests()))
-	return exitOK
 }
 
 // printDecoded writes a token's header and claims as indented JSON.

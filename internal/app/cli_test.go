@@ -18,14 +18,9 @@ import (
 func runCLIArgs(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
 	var stdout, stderr strings.Builder
-	now := func() time.Time { return fixedNow }
-	if len(args) > 0 && args[0] == "demo" {
-		now = time.Now // the demo's simulator processes uploads as time passes
-	}
 	code := Main(context.Background(), Env{
 		Args: args, Getenv: func(string) string { return "" }, Stdout: &stdout, Stderr: &stderr,
-		Now: now, ReadFile: os.ReadFile, Version: "v9.9.9",
-		DemoKey: readTestdata(t, "AuthKey_DEMOKEY001.p8"),
+		Now: func() time.Time { return fixedNow }, ReadFile: os.ReadFile, Version: "v9.9.9",
 	})
 	return code, stdout.String(), stderr.String()
 }

@@ -10,8 +10,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/asc-auth/action/internal/actions"
 	"github.com/asc-auth/action/internal/config"
+	"github.com/asc-auth/action/internal/report"
 	"github.com/asc-auth/action/internal/session"
 )
 
@@ -23,10 +23,20 @@ const regenerate = "generate a new one on a Mac with `fastlane spaceauth -u you@
 // the job, and its failure is only "could not verify".
 const sessionCheckTimeout = 30 * time.Second
 
-// runSessionStep checks an Apple ID session (expiry, then live) and exports
+// sessionStep checks an Apple ID session (expiry, then live) and exports
 // it and the app-specific password for fastlane. A dead or expired session
 // fails the step before anything is exported.
-func runSessionStep(ctx context.Context, rt *actions.Runtime, cfg *config.Session, hc *http.Client, now time.Time, userAgent string) error {
+type sessionStep struct{ cfg *config.Session }
+
+func (sessionStep) Name() string { return config.StepSession }
+
+func (sessionStep) Check(context.Context, report.Report, *State) error { return nil }
+
+func (st sessionStep) Run(ctx context.Context, r report.Report, s *State) error {
+	return runSessionStep(ctx, r, st.cfg, s.HTTPClient(), s.Env.Now(), s.userAgent())
+}
+
+func runSessionStep(ctx context.Context, rt report.Report, cfg *config.Session, hc *http.Client, now time.Time, userAgent string) error {
 	var rows, exports, outputs [][2]string
 	if cfg.Parsed != nil {
 		s := cfg.Parsed
@@ -76,16 +86,14 @@ func runSessionStep(ctx context.Context, rt *actions.Runtime, cfg *config.Sessio
 	}
 	rows = append(rows, [2]string{"Environment", strings.Join(names, ", ")})
 	rt.Infof("Apple ID credentials exported for later steps: %s.", strings.Join(names, ", "))
-	if err := rt.AddStepSummary(table("Apple ID session", rows)); err != nil {
-		rt.Warningf("Step summary", "could not write the step summary: %v", err)
-	}
+	summary(rt, table("Apple ID session", rows))
 	return nil
 }
 
 // checkSession asks App Store Connect whether the session still works, as
 // spaceship does. Only a clear refusal fails the step; anything else is
 // "could not verify".
-func checkSession(ctx context.Context, rt *actions.Runtime, cfg *config.Session, hc *http.Client, userAgent string) ([2]string, error) {
+func checkSession(ctx context.Context, rt report.Report, cfg *config.Session, hc *http.Client, userAgent string) ([2]string, error) {
 	ctx, cancel := context.WithTimeout(ctx, sessionCheckTimeout)
 	defer cancel()
 	res, err := session.Check(ctx, hc, cfg.BaseURL, cfg.Parsed, session.WithUserAgent(userAgent))
@@ -113,15 +121,6 @@ func cookieList(s *session.Session) string {
 		parts = append(parts, fmt.Sprintf("`%s` (%s, %s)", c.Name, c.Domain, exp))
 	}
 	return strings.Join(parts, "<br>")
-}
-
-func setOutputs(rt *actions.Runtime, outputs [][2]string) error {
-	for _, o := range outputs {
-		if err := rt.SetOutput(o[0], o[1]); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // table renders a two-column step-summary table under a heading.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/asc-auth/action/internal/actions/actionstest"
 	"github.com/asc-auth/action/internal/ascsim"
+	"github.com/asc-auth/action/internal/demo"
 	"github.com/asc-auth/action/internal/session"
 )
 
@@ -123,7 +124,7 @@ func TestActionSession(t *testing.T) {
 		{
 			name: "session, password and API key together",
 			inputs: map[string]string{"session": valid, "app-specific-password": "abcd-efgh-ijkl-mnop",
-				"private-key": string(readTestdata(t, "AuthKey_DEMOKEY001.p8")), "key-id": demoKeyID},
+				"private-key": string(readTestdata(t, "AuthKey_DEMOKEY001.p8")), "key-id": demo.KeyID},
 			wantEnv:     map[string]string{"FASTLANE_SESSION": valid, "FASTLANE_APPLE_APPLICATION_SPECIFIC_PASSWORD": "abcd-efgh-ijkl-mnop"},
 			wantOutputs: map[string]string{"session-days-left": "27"},
 		},

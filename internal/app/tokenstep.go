@@ -1,14 +1,15 @@
 package app
 
 import (
+	"context"
 	"fmt"
 	"path/filepath"
 	"strings"
 	"time"
 
-	"github.com/asc-auth/action/internal/actions"
 	"github.com/asc-auth/action/internal/config"
 	"github.com/asc-auth/action/internal/fastlane"
+	"github.com/asc-auth/action/internal/report"
 	"github.com/asc-auth/action/internal/token"
 )
 
@@ -28,9 +29,28 @@ type tokenResult struct {
 // action sees it, and as later steps on the host see it.
 type keyFile struct{ path, hostPath string }
 
-// planKeyFile works out where the key JSON goes, before any step writes
+// tokenStep mints a token and writes the key in the forms asked for.
+type tokenStep struct {
+	cfg config.Token
+	kf  keyFile // planned by Check
+}
+
+func (*tokenStep) Name() string { return config.StepToken }
+
+// Check works out where the key JSON goes, before any step writes
 // anything, so that a path later steps could not read fails the job first.
-func planKeyFile(rt *actions.Runtime, cfg config.Token, getenv func(string) string) (keyFile, error) {
+func (t *tokenStep) Check(_ context.Context, r report.Report, s *State) error {
+	kf, err := planKeyFile(r, t.cfg, s.Env.Getenv)
+	t.kf = kf
+	return err
+}
+
+func (t *tokenStep) Run(_ context.Context, r report.Report, s *State) error {
+	_, err := runTokenStep(r, t.cfg, s.Minter, t.kf)
+	return err
+}
+
+func planKeyFile(r report.Report, cfg config.Token, getenv func(string) string) (keyFile, error) {
 	path := cfg.APIKeyJSONPath
 	if path == "" && cfg.ExportEnv && getenv("RUNNER_TEMP") != "" {
 		path = filepath.Join(getenv("RUNNER_TEMP"), defaultKeyFile)
@@ -38,7 +58,7 @@ func planKeyFile(rt *actions.Runtime, cfg config.Token, getenv func(string) stri
 	if path == "" {
 		return keyFile{}, nil
 	}
-	hostPath, err := rt.HostPath(path)
+	hostPath, err := r.HostPath(path)
 	if err != nil {
 		return keyFile{}, fmt.Errorf("input %s: %w", config.InputAPIKeyJSONPath, err)
 	}
@@ -47,7 +67,7 @@ func planKeyFile(rt *actions.Runtime, cfg config.Token, getenv func(string) stri
 
 // runTokenStep mints a token, writes the key in the forms asked for and
 // reports all of it as outputs and in the step summary.
-func runTokenStep(rt *actions.Runtime, cfg config.Token, m *token.Minter, kf keyFile) (tokenResult, error) {
+func runTokenStep(rt report.Report, cfg config.Token, m *token.Minter, kf keyFile) (tokenResult, error) {
 	var res tokenResult
 	tok, err := m.Mint()
 	if err != nil {
@@ -84,9 +104,7 @@ func runTokenStep(rt *actions.Runtime, cfg config.Token, m *token.Minter, kf key
 
 	rt.Infof("Minted a %s-key token for App Store Connect (%s), valid until %s.",
 		cfg.Minter.Kind(), cfg.Minter.Audience(), tok.ExpiresAt.Format(time.RFC3339))
-	if err := rt.AddStepSummary(tokenSummary(m.Config(), res)); err != nil {
-		rt.Warningf("Step summary", "could not write the step summary: %v", err)
-	}
+	summary(rt, tokenSummary(m.Config(), res))
 	return res, nil
 }
 

@@ -9,10 +9,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/asc-auth/action/internal/actions"
-	"github.com/asc-auth/action/internal/asc"
 	"github.com/asc-auth/action/internal/buildnum"
 	"github.com/asc-auth/action/internal/config"
+	"github.com/asc-auth/action/internal/report"
 	"github.com/asc-auth/action/internal/upload"
 )
 
@@ -20,26 +19,36 @@ import (
 // show life, rarely enough to keep the log readable.
 const progressEvery = 3 * time.Second
 
-// uploadTuning lets the demo and tests shorten waits; the zero value means
-// the uploader's defaults.
-type uploadTuning struct {
-	PollInterval time.Duration
+// uploadStep checks the build number is free, sends the file through the
+// Build Uploads API and waits as asked. Outputs are set as far as the
+// upload got, also when it fails.
+type uploadStep struct {
+	cfg *config.Upload
+
+	// found by Check
+	plan upload.Plan
+	pre  upload.PreflightResult
 }
 
-// runUploadStep checks the build number is free, sends the file through
-// the Build Uploads API and waits as asked. Outputs are set as far as the
-// upload got, also when it fails.
-func runUploadStep(ctx context.Context, rt *actions.Runtime, c *asc.Client, cfg *config.Upload, tune uploadTuning, now func() time.Time) error {
-	app, err := buildnum.FindApp(ctx, c, cfg.App)
+func (*uploadStep) Name() string { return config.StepUpload }
+
+// Check finds the app and checks that the build number is free, before any
+// step changes anything.
+func (u *uploadStep) Check(ctx context.Context, rt report.Report, s *State) error {
+	c := s.Client(rt)
+	app, err := buildnum.FindApp(ctx, c, u.cfg.App)
 	if err != nil {
 		return err
 	}
-	plan := upload.Plan{AppID: app.ID, Platform: cfg.Platform, ShortVersion: cfg.ShortVersion, BuildVersion: cfg.BuildVersion, UTI: cfg.Info.UTI}
-	pre, err := upload.Preflight(ctx, c, plan)
-	if err != nil {
-		return err
-	}
+	u.plan = upload.Plan{AppID: app.ID, Platform: u.cfg.Platform, ShortVersion: u.cfg.ShortVersion, BuildVersion: u.cfg.BuildVersion, UTI: u.cfg.Info.UTI}
+	u.pre, err = upload.Preflight(ctx, c, u.plan)
+	return err
+}
+
+func (u *uploadStep) Run(ctx context.Context, rt report.Report, s *State) error {
+	cfg, c, now, plan, pre := u.cfg, s.Client(rt), s.Env.Now, u.plan, u.pre
 	bundleID := pre.BundleID
+	s.AppID, s.BundleID = plan.AppID, bundleID
 	f, err := os.Open(cfg.File)
 	if err != nil {
 		return fmt.Errorf("input %s: %w", config.InputUploadFile, err)
@@ -71,7 +80,7 @@ func runUploadStep(ctx context.Context, rt *actions.Runtime, c *asc.Client, cfg 
 		Concurrency:       cfg.Concurrency,
 		Checksum:          cfg.Checksum,
 		WaitForProcessing: cfg.WaitForProcessing,
-		PollInterval:      tune.PollInterval,
+		PollInterval:      s.Env.PollInterval,
 		Progress:          throttledProgress(rt, now),
 		Messages:          func(m upload.Message) { annotate(rt, m) },
 		Log:               func(line string) { rt.Infof("%s", line) },
@@ -86,19 +95,18 @@ func runUploadStep(ctx context.Context, rt *actions.Runtime, c *asc.Client, cfg 
 		{"version", cfg.ShortVersion},
 		{"build-number", cfg.BuildVersion},
 	})
-	if sErr := rt.AddStepSummary(uploadSummary(src, bundleID, cfg, res, err)); sErr != nil {
-		rt.Warningf("Step summary", "could not write the step summary: %v", sErr)
-	}
+	summary(rt, uploadSummary(src, bundleID, cfg, res, err))
 	if err != nil {
 		return err
 	}
+	s.BuildID = res.BuildID
 	rt.Infof("Uploaded %s in %s: build upload %s is %s%s.", src.Name, res.Duration.Round(time.Second), res.BuildUploadID, res.UploadState, processingSuffix(res))
 	return outErr
 }
 
 // throttledProgress logs percent, MB/s and ETA every few seconds, not per
 // part or per write.
-func throttledProgress(rt *actions.Runtime, now func() time.Time) func(upload.Progress) {
+func throttledProgress(rt report.Report, now func() time.Time) func(upload.Progress) {
 	var last time.Time
 	return func(p upload.Progress) {
 		t := now()
@@ -117,7 +125,7 @@ func throttledProgress(rt *actions.Runtime, now func() time.Time) func(upload.Pr
 }
 
 // annotate turns one of Apple's state messages into an annotation.
-func annotate(rt *actions.Runtime, m upload.Message) {
+func annotate(rt report.Report, m upload.Message) {
 	switch m.Level {
 	case upload.LevelError:
 		rt.Errorf("App Store Connect", "%s", m)

@@ -1,5 +1,3 @@
-//go:build !nosimulator
-
 package app
 
 import (
@@ -11,6 +9,7 @@ import (
 
 	"github.com/asc-auth/action/internal/actions/actionstest"
 	"github.com/asc-auth/action/internal/bundle/bundletest"
+	"github.com/asc-auth/action/internal/demo"
 )
 
 // TestActionUpload runs the upload step as the runner would, against the
@@ -26,7 +25,7 @@ func TestActionUpload(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer f.Close()
-		if err := bundletest.WriteIPA(f, bundletest.IPAOptions{BundleID: demoBundleID, ShortVersion: version, BuildVersion: build, AssetSize: 3 << 20}); err != nil {
+		if err := bundletest.WriteIPA(f, bundletest.IPAOptions{BundleID: demo.BundleID, ShortVersion: version, BuildVersion: build, AssetSize: 3 << 20}); err != nil {
 			t.Fatal(err)
 		}
 		return path
@@ -44,7 +43,7 @@ func TestActionUpload(t *testing.T) {
 			inputs: func(t *testing.T) map[string]string {
 				return map[string]string{"upload-file": ipa(t, "2.0", "1"), "wait-for-processing": "1m"}
 			},
-			wantOut:  map[string]string{"upload-state": "COMPLETE", "processing-state": "VALID", "bundle-id": demoBundleID, "version": "2.0", "build-number": "1"},
+			wantOut:  map[string]string{"upload-state": "COMPLETE", "processing-state": "VALID", "bundle-id": demo.BundleID, "version": "2.0", "build-number": "1"},
 			mutating: true,
 		},
 		{
@@ -58,7 +57,7 @@ func TestActionUpload(t *testing.T) {
 			inputs: func(t *testing.T) map[string]string {
 				return map[string]string{"upload-file": ipa(t, "3.0", "1"), "dry-run": "true"}
 			},
-			wantOut: map[string]string{"bundle-id": demoBundleID, "version": "3.0", "build-number": "1"},
+			wantOut: map[string]string{"bundle-id": demo.BundleID, "version": "3.0", "build-number": "1"},
 		},
 		{
 			name: "an override that contradicts the file",
@@ -81,7 +80,7 @@ func TestActionUpload(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			// Not parallel: each case reads the simulator's request log.
 			r := actionstest.New(t)
-			for k, v := range map[string]string{"key-id": demoKeyID, "issuer-id": demoIssuerID, "private-key": string(demoKey), "api-base-url": url} {
+			for k, v := range map[string]string{"key-id": demo.KeyID, "issuer-id": demo.IssuerID, "private-key": string(demoKey), "api-base-url": url} {
 				r.SetInput(k, v)
 			}
 			for k, v := range tc.inputs(t) {
@@ -89,7 +88,7 @@ func TestActionUpload(t *testing.T) {
 			}
 			before := len(sim.Requests())
 			code := Main(t.Context(), Env{Getenv: r.Getenv, Stdout: r.Stdout, Stderr: r.Stdout, Now: time.Now,
-				ReadFile: os.ReadFile, Version: "test", uploadTuning: uploadTuning{PollInterval: 100 * time.Millisecond}})
+				ReadFile: os.ReadFile, Version: "test", PollInterval: 100 * time.Millisecond})
 			if code != tc.wantCode {
 				t.Fatalf("exit %d, want %d:\n%s", code, tc.wantCode, logText(r))
 			}

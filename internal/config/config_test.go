@@ -73,3 +73,21 @@ func FuzzParseLifetime(f *testing.F) {
 		}
 	})
 }
+
+func TestInputFlagIsFirstSentence(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		in   Input
+		want string
+	}{
+		{Input{Description: "A path, e.g. one under runner.temp. More."}, "A path, e.g. one under runner.temp."},
+		{Input{Description: "One sentence only"}, "One sentence only"},
+		{Input{Description: "Parts at once. More.", Default: "4"}, "Parts at once. (default 4)"},
+		{Input{Description: "A switch. More.", Default: "false", Bool: true}, "A switch."},
+	}
+	for _, tc := range tests {
+		if got := tc.in.Flag(); got != tc.want {
+			t.Errorf("Flag() = %q, want %q", got, tc.want)
+		}
+	}
+}

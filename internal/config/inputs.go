@@ -29,6 +29,7 @@ type Input struct {
 	Default     string // what an empty value means; "" for none
 	Secret      bool   // masked as soon as it is read
 	Bool        bool   // true or false: a switch on the command line
+	Lines       bool   // one value per line: a repeatable flag
 	// Steps lists the steps and groups that read the input; a command
 	// offers the inputs of its step and of the groups it uses.
 	Steps []string
@@ -42,8 +43,17 @@ type Input struct {
 // sentence.
 func (in Input) Flag() string {
 	s := in.Description
-	if i := strings.Index(s, ". "); i >= 0 {
-		s = s[:i+1]
+	for i := 0; ; {
+		j := strings.Index(s[i:], ". ")
+		if j < 0 {
+			break
+		}
+		end := i + j
+		if !strings.HasSuffix(s[:end], "e.g") && !strings.HasSuffix(s[:end], "i.e") {
+			s = s[:end+1]
+			break
+		}
+		i = end + 2
 	}
 	if in.Default != "" && !in.Bool {
 		s += fmt.Sprintf(" (default %s)", in.Default)
@@ -122,7 +132,7 @@ func tokenInputs() []Input {
 			Description: "An Apple Developer Enterprise Program key; tokens get aud apple-developer-enterprise-v1."},
 		{Name: InputTokenLifetime, Steps: key,
 			Description: "The token lifetime as Apple measures it (exp - iat): a Go duration (15m, 900s) or plain seconds, from 2m to 20m. Default 15m, or the duration in api-key-json."},
-		{Name: InputScope, Steps: key,
+		{Name: InputScope, Steps: key, Lines: true,
 			Description: `Optional scope claim, one operation per line, such as "GET /v1/apps?filter[platform]=IOS". Empty means every operation the key's role allows.`},
 		{Name: InputAPIKeyJSONPath, Steps: []string{StepToken},
 			Description: "Write fastlane's API key JSON here (mode 0600) for a later step's api_key_path. Use a path under runner.temp or github.workspace."},

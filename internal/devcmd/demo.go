@@ -1,11 +1,14 @@
-//go:build !nosimulator
-
-package app
+// Package devcmd holds the commands of the development build: the demo and
+// the local App Store Connect simulator. They carry the test world (the
+// simulator, its OpenAPI validator, a fixture generator and a throwaway
+// key), which the product binary and image must not: main.go registers them
+// only under the build tag dev (go run -tags dev . demo).
+package devcmd
 
 import (
 	"bytes"
 	"context"
-	"errors"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -13,20 +16,35 @@ import (
 	"strings"
 	"time"
 
-	"github.com/asc-auth/action/internal/bundle/bundletest"
+	"github.com/asc-auth/action/internal/app"
+	"github.com/asc-auth/action/internal/demo"
 	"github.com/asc-auth/action/internal/runnersim"
+	"github.com/asc-auth/action/internal/token"
 )
+
+// Commands returns the development build's commands, signing with demoKey,
+// the bundled throwaway key.
+func Commands(demoKey []byte) []app.Command {
+	return []app.Command{
+		{Name: "demo", Usage: "run the action on the bundled test key and the simulator", Run: func(ctx context.Context, e app.Env, _ []string) int {
+			return runDemo(ctx, e, demoKey)
+		}},
+		{Name: "simulator", Usage: "serve a local App Store Connect simulator [-listen ADDR] [-quiet]", Run: func(ctx context.Context, e app.Env, args []string) int {
+			return runSimulatorCLI(ctx, e, demoKey, args)
+		}},
+	}
+}
 
 // runDemo runs the action as the runner would, on the bundled throwaway
 // key, against the local App Store Connect simulator, in a temporary
 // runner layout, and shows what a workflow would show:
 // the log with secrets masked, the outputs, the exported variables and the
 // step summary.
-func runDemo(ctx context.Context, e Env) int {
+func runDemo(ctx context.Context, e app.Env, demoKey []byte) int {
 	dir, err := os.MkdirTemp("", "asc-auth-demo-")
 	if err != nil {
 		fmt.Fprintf(e.Stderr, "asc-auth demo: %v\n", err)
-		return exitFailure
+		return app.ExitFailure
 	}
 	defer os.RemoveAll(dir)
 	files := map[string]string{}
@@ -34,20 +52,20 @@ func runDemo(ctx context.Context, e Env) int {
 		files[name] = filepath.Join(dir, strings.ToLower(name))
 		if err := os.WriteFile(files[name], nil, 0o644); err != nil {
 			fmt.Fprintf(e.Stderr, "asc-auth demo: %v\n", err)
-			return exitFailure
+			return app.ExitFailure
 		}
 	}
-	sim, apiURL, err := startDemoSimulator(e.DemoKey, e.Now, "127.0.0.1:0")
+	sim, apiURL, err := demo.StartSimulator(demoKey, e.Now, "127.0.0.1:0")
 	if err != nil {
 		fmt.Fprintf(e.Stderr, "asc-auth demo: %v\n", err)
-		return exitFailure
+		return app.ExitFailure
 	}
 	defer sim.Close()
 	runnerTemp := filepath.Join(dir, "runner_temp")
 	ipa := filepath.Join(dir, "Demo.ipa")
-	if err := writeDemoIPA(ipa); err != nil {
+	if err := demo.WriteIPA(ipa); err != nil {
 		fmt.Fprintf(e.Stderr, "asc-auth demo: %v\n", err)
-		return exitFailure
+		return app.ExitFailure
 	}
 	env := map[string]string{
 		"GITHUB_ACTIONS":            "true",
@@ -57,14 +75,14 @@ func runDemo(ctx context.Context, e Env) int {
 		"GITHUB_OUTPUT":             files["GITHUB_OUTPUT"],
 		"GITHUB_ENV":                files["GITHUB_ENV"],
 		"GITHUB_STEP_SUMMARY":       files["GITHUB_STEP_SUMMARY"],
-		"INPUT_KEY-ID":              demoKeyID,
-		"INPUT_ISSUER-ID":           demoIssuerID,
-		"INPUT_PRIVATE-KEY":         string(e.DemoKey),
+		"INPUT_KEY-ID":              demo.KeyID,
+		"INPUT_ISSUER-ID":           demo.IssuerID,
+		"INPUT_PRIVATE-KEY":         string(demoKey),
 		"INPUT_API-KEY-JSON-PATH":   filepath.Join(runnerTemp, "api_key.json"),
 		"INPUT_EXPORT-ENV":          "true",
 		"INPUT_IN-HOUSE":            "false",
 		"INPUT_BUILD-NUMBER":        "true",
-		"INPUT_APP":                 demoBundleID,
+		"INPUT_APP":                 demo.BundleID,
 		"INPUT_API-BASE-URL":        apiURL,
 		"INPUT_UPLOAD-FILE":         ipa,
 		"INPUT_WAIT-FOR-PROCESSING": "2m",
@@ -72,13 +90,13 @@ func runDemo(ctx context.Context, e Env) int {
 	var log bytes.Buffer
 	step := e
 	step.Args, step.Stdout = nil, &log
-	step.uploadTuning = uploadTuning{PollInterval: 250 * time.Millisecond}
+	step.PollInterval = 250 * time.Millisecond
 	step.Getenv = func(k string) string { return env[k] }
-	code := runAction(ctx, step)
+	code := app.Main(ctx, step)
 
 	var masker runnersim.Masker
 	w := e.Stdout
-	fmt.Fprintf(w, "asc-auth demo: the token, build-number and upload steps on the bundled test key (testdata/AuthKey_%s.p8)\n", demoKeyID)
+	fmt.Fprintf(w, "asc-auth demo: the token, build-number and upload steps on the bundled test key (testdata/AuthKey_%s.p8)\n", demo.KeyID)
 	fmt.Fprintf(w, "against the local App Store Connect simulator at %s\n", apiURL)
 	fmt.Fprintln(w, "\n== Step log, as the runner shows it ==")
 	for line := range strings.Lines(log.String()) {
@@ -98,12 +116,12 @@ func runDemo(ctx context.Context, e Env) int {
 		fmt.Fprintf(w, "\n== %s ==\n", f.title)
 		if err := printFileCommands(w, files[f.file], masker.Mask); err != nil {
 			fmt.Fprintf(e.Stderr, "asc-auth demo: %s: %v\n", f.file, err)
-			return exitFailure
+			return app.ExitFailure
 		}
 	}
 	summary, _ := os.ReadFile(files["GITHUB_STEP_SUMMARY"])
 	fmt.Fprintf(w, "\n== Step summary ==\n%s", masker.Mask(string(summary)))
-	if code != exitOK {
+	if code != app.ExitOK {
 		return code
 	}
 	return printDemoToken(w, e.Stderr, files["GITHUB_OUTPUT"])
@@ -115,7 +133,7 @@ func printDemoToken(w, stderr io.Writer, outputFile string) int {
 	kvs, err := readFileCommands(outputFile)
 	if err != nil {
 		fmt.Fprintf(stderr, "asc-auth demo: %v\n", err)
-		return exitFailure
+		return app.ExitFailure
 	}
 	for _, kv := range kvs {
 		if kv.Name == "token" {
@@ -124,19 +142,51 @@ func printDemoToken(w, stderr io.Writer, outputFile string) int {
 		}
 	}
 	fmt.Fprintln(stderr, "asc-auth demo: the step wrote no token output")
-	return exitFailure
+	return app.ExitFailure
 }
 
-// writeDemoIPA writes a generated sample .ipa: build 14 of version 1.1, the
-// next free build number of the demo app, with 6 MB of stored assets so
-// that the upload has several parts.
-func writeDemoIPA(path string) error {
-	f, err := os.Create(path)
+// readFileCommands reads a GITHUB_OUTPUT or GITHUB_ENV file by the
+// runner's rules; a file that was never written has no entries.
+func readFileCommands(path string) ([]runnersim.KV, error) {
+	data, err := os.ReadFile(path)
+	if os.IsNotExist(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return runnersim.ParseFileCommands(data)
+}
+
+// printFileCommands prints a file command's entries as NAME=VALUE lines,
+// each value masked as the runner would and with its line breaks written
+// as \n.
+func printFileCommands(w io.Writer, path string, show func(string) string) error {
+	kvs, err := readFileCommands(path)
 	if err != nil {
 		return err
 	}
-	err = bundletest.WriteIPA(f, bundletest.IPAOptions{
-		BundleID: demoBundleID, ShortVersion: "1.1", BuildVersion: "14", AssetSize: 6 << 20, AssetSeed: 1,
-	})
-	return errors.Join(err, f.Close())
+	for _, kv := range kvs {
+		fmt.Fprintf(w, "%s=%s\n", kv.Name, strings.ReplaceAll(show(kv.Value), "\n", `\n`))
+	}
+	return nil
+}
+
+// printDecoded writes a token's header and claims as indented JSON: the
+// demo's token is signed by a throwaway key, so showing it teaches
+// without leaking anything.
+func printDecoded(w, stderr io.Writer, tok string) int {
+	header, claims, err := token.Decode(tok)
+	if err == nil {
+		var b []byte
+		b, err = json.MarshalIndent(map[string]any{"header": header, "claims": claims}, "", "  ")
+		if err == nil {
+			_, err = fmt.Fprintf(w, "%s\n", b)
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "asc-auth demo: %v\n", err)
+		return app.ExitFailure
+	}
+	return app.ExitOK
 }

@@ -1,0 +1,69 @@
+// Package demo is the demo's account: the bundled throwaway key
+// testdata/AuthKey_DEMOKEY001.p8, the issuer ID it pretends to belong to,
+// a sample app on the local simulator, and a sample .ipa. The demo, the
+// simulator command and the tests share it; the product never links it.
+package demo
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/asc-auth/action/internal/ascsim"
+	"github.com/asc-auth/action/internal/bundle/bundletest"
+	"github.com/asc-auth/action/internal/keys"
+)
+
+// The demo's account.
+const (
+	KeyID    = "DEMOKEY001"
+	IssuerID = "69a6de7e-1b2c-47e3-a053-5b8c7c11a4d1"
+	BundleID = "com.example.asc-auth-demo"
+)
+
+// StartSimulator starts the local App Store Connect simulator on a free
+// loopback port, trusting the bundled demo key, with a sample app whose
+// builds show why build numbers are compared as numbers (10 after 9) and
+// why in-flight uploads count (13 is still processing).
+func StartSimulator(demoKey []byte, now func() time.Time, listen string) (*ascsim.Server, string, error) {
+	k, err := keys.Parse(string(demoKey))
+	if err != nil {
+		return nil, "", fmt.Errorf("the bundled demo key: %w", err)
+	}
+	// Small parts and short processing make the demo's upload show its
+	// parallel parts and its states in a couple of seconds.
+	sim, err := ascsim.New(ascsim.WithClock(now), ascsim.WithPartSize(1<<20), ascsim.WithProcessing(time.Second, time.Second))
+	if err != nil {
+		return nil, "", err
+	}
+	sim.RegisterKey(KeyID, IssuerID, false, &k.Private.PublicKey)
+	app := sim.AddApp(BundleID, "asc-auth Demo")
+	day := 24 * time.Hour
+	for i, b := range []struct{ version, number, state string }{
+		{"1.0", "7", "VALID"}, {"1.0", "8", "VALID"}, {"1.0", "9", "VALID"}, {"1.0", "10", "VALID"},
+		{"1.1", "11", "VALID"}, {"1.1", "12", "PROCESSING"},
+	} {
+		sim.AddBuild(app, "IOS", b.version, b.number, b.state, now().Add(-time.Duration(10-i)*day))
+	}
+	sim.AddBuildUpload(app, "IOS", "1.1", "13", "PROCESSING")
+	url, err := sim.Start(listen)
+	if err != nil {
+		return nil, "", err
+	}
+	return sim, url, nil
+}
+
+// WriteIPA writes a generated sample .ipa: build 14 of version 1.1, the
+// next free build number of the demo app, with 6 MB of stored assets so
+// that the upload has several parts.
+func WriteIPA(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	err = bundletest.WriteIPA(f, bundletest.IPAOptions{
+		BundleID: BundleID, ShortVersion: "1.1", BuildVersion: "14", AssetSize: 6 << 20, AssetSeed: 1,
+	})
+	return errors.Join(err, f.Close())
+}
