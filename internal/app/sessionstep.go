@@ -130,5 +130,6 @@ func table(title string, rows [][2]string) string {
 	for _, r := range rows {
 		fmt.Fprintf(&b, "| %s | %s |\n", r[0], r[1])
 	}
+	b.WriteString("\n") // so that the next step's heading starts apart
 	return b.String()
 }
