@@ -219,9 +219,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		entry.Note = "the client gave up during the simulated latency"
 		return
 	}
-	if s.applyFaults(rec, r, &entry) {
+	answered, next := s.applyFaults(rec, r, &entry)
+	if answered {
 		return
 	}
+	r = withNextFault(r, next)
 
 	key, note := s.authenticate(r, &entry)
 	if key == nil {
