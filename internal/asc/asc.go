@@ -211,14 +211,6 @@ func NewClient(tokens TokenSource, opts ...Option) *Client {
 	return c
 }
 
-// BaseURL returns the origin requests are sent to.
-func (c *Client) BaseURL() string {
-	if c.baseURL == nil {
-		return ""
-	}
-	return c.baseURL.String()
-}
-
 // Requests returns how many HTTP requests the client has sent, retries and
 // token refreshes included.
 func (c *Client) Requests() int { return int(c.requests.Load()) }

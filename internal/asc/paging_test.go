@@ -2,9 +2,12 @@ package asc
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -151,4 +154,170 @@ func TestGetAllStopsOnPageError(t *testing.T) {
 	if err != stop || h.client.Requests() != 1 {
 		t.Fatalf("GetAll = %v after %d requests", err, h.client.Requests())
 	}
+}
+
+// TestGetAllRefusesRepeatedPage: a page whose every resource was listed
+// already stops the listing before it reaches the caller, whatever its
+// URL; empty pages, and pages that repeat some resources, do not.
+func TestGetAllRefusesRepeatedPage(t *testing.T) {
+	t.Parallel()
+	const (
+		b1, b2, b3 = `{"type":"builds","id":"1"}`, `{"type":"builds","id":"2"}`, `{"type":"builds","id":"3"}`
+		app1       = `{"type":"apps","id":"1"}`
+	)
+	page := func(next string, data ...string) reply {
+		links := `"self":"x"`
+		if next != "" {
+			links += `,"next":"` + next + `"`
+		}
+		return reply{status: 200, body: `{"data":[` + strings.Join(data, ",") + `],"links":{` + links + `}}`}
+	}
+	tests := []struct {
+		name    string
+		replies []reply
+		pages   int // passed to the caller
+		wantErr *PagingLoopError
+	}{
+		{"a page of repeats", []reply{page("?cursor=2", b1, b2), page("?cursor=3", b2, b1)}, 1,
+			&PagingLoopError{Path: "/v1/builds", Page: 2}},
+		{"repeats after an empty page", []reply{page("?cursor=2", b1), page("?cursor=3"), page("?cursor=4", b1)}, 2,
+			&PagingLoopError{Path: "/v1/builds", Page: 3}},
+		{"an empty last page", []reply{page("?cursor=2", b1, b2), page("")}, 2, nil},
+		{"an empty page in the middle", []reply{page("?cursor=2", b1), page("?cursor=3"), page("", b2)}, 3, nil},
+		{"some repeats", []reply{page("?cursor=2", b1, b2), page("", b2, b3)}, 2, nil},
+		{"the same ID of another type", []reply{page("?cursor=2", b1), page("", app1)}, 2, nil},
+		{"entries without IDs", []reply{page("?cursor=2", "1", "2"), page("", "1", "2")}, 2, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t)
+			s := &script{replies: tc.replies}
+			h.mux.Handle("/v1/builds", s)
+			pages := 0
+			err := h.client.GetAll(t.Context(), "/v1/builds", nil, func(json.RawMessage) error { pages++; return nil })
+			var loop *PagingLoopError
+			switch {
+			case tc.wantErr == nil && err != nil:
+				t.Fatalf("GetAll = %v", err)
+			case tc.wantErr != nil && (!errors.As(err, &loop) || *loop != *tc.wantErr):
+				t.Fatalf("GetAll = %v, want %+v", err, tc.wantErr)
+			}
+			if pages != tc.pages || len(s.Requests()) != len(tc.replies) {
+				t.Errorf("%d pages passed on after %d requests; want %d after %d", pages, len(s.Requests()), tc.pages, len(tc.replies))
+			}
+		})
+	}
+}
+
+// TestGetAllRefusesRevisit: a next link back to any page fetched in the
+// listing, however it is spelled, stops the listing before it is sent.
+func TestGetAllRefusesRevisit(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	s := &script{replies: []reply{
+		{status: 200, body: `{"data":[{"type":"builds","id":"1"}],"links":{"self":"x","next":"/v1/builds?limit=1&cursor=2"}}`},
+		{status: 200, body: `{"data":[{"type":"builds","id":"2"}],"links":{"self":"x","next":"/v1/builds?cursor=3&limit=1"}}`},
+		{status: 200, body: `{"data":[{"type":"builds","id":"3"}],"links":{"self":"x","next":"` +
+			strings.ToUpper(h.srv.URL[:4]) + h.srv.URL[4:] + `/v1/builds?cursor=%32&limit=1#again"}}`},
+	}}
+	h.mux.Handle("/v1/builds", s)
+	err := h.client.GetAll(t.Context(), "/v1/builds", url.Values{"limit": {"1"}}, func(json.RawMessage) error { return nil })
+	want := PagingLoopError{Path: "/v1/builds", Page: 3, Revisits: 2}
+	var loop *PagingLoopError
+	if !errors.As(err, &loop) || *loop != want {
+		t.Fatalf("GetAll = %v, want %+v", err, want)
+	}
+	if n := len(s.Requests()); n != 3 {
+		t.Errorf("%d requests, want 3", n)
+	}
+	if !strings.Contains(err.Error(), "points back at page 2") {
+		t.Errorf("error %q", err)
+	}
+}
+
+func TestPageKey(t *testing.T) {
+	t.Parallel()
+	same := [][]string{
+		{"https://api.example.com/v1/builds?a=1&b=2", "HTTPS://API.Example.COM/v1/builds?b=2&a=1", "https://api.example.com:443/v1/builds?a=1&b=2#frag"},
+		{"http://127.0.0.1:8080/v1/builds?filter%5Bapp%5D=1&cursor=x", "http://127.0.0.1:8080/v1/builds?cursor=x&filter[app]=1"},
+		{"https://h/v1/%62uilds?q=a+b", "https://h/v1/builds?q=a%20b&"},
+		{"https://h?a", "https://h/?a=", "https://h/?a#", "https://user@h?a"},
+		{"https://[::1]:8443/x", "https://[::1]:8443/x#y"},
+	}
+	different := [][2]string{
+		{"https://h/v1/builds", "http://h/v1/builds"},
+		{"https://h/v1/builds", "https://h:8443/v1/builds"},
+		{"https://h/v1/builds", "https://h/v1/Builds"},
+		{"https://h/v1/builds?a=1", "https://h/v1/builds?a=2"},
+		{"https://h/v1/builds?a=1&a=2", "https://h/v1/builds?a=1"},
+		{"https://h/v1/builds?a=1", "https://h/v1/builds?A=1"},
+	}
+	key := func(s string) string {
+		u, err := url.Parse(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return pageKey(u)
+	}
+	for _, group := range same {
+		for _, s := range group[1:] {
+			if key(s) != key(group[0]) {
+				t.Errorf("pageKey(%q) = %q, pageKey(%q) = %q; want them equal", s, key(s), group[0], key(group[0]))
+			}
+		}
+	}
+	for _, pair := range different {
+		if key(pair[0]) == key(pair[1]) {
+			t.Errorf("pageKey(%q) = pageKey(%q) = %q", pair[0], pair[1], key(pair[0]))
+		}
+	}
+}
+
+// FuzzPageKey checks that pageKey is idempotent (a key parsed as a URL
+// has itself as key) and ignores what does not make another page: the
+// fragment, the order of query parameters, and the case of scheme and
+// host.
+func FuzzPageKey(f *testing.F) {
+	for _, s := range []string{
+		"https://api.appstoreconnect.apple.com/v1/builds?filter%5Bapp%5D=1&limit=200&cursor=Mg.ANd2Jw",
+		"http://127.0.0.1:41234/v1/apps/1/buildUploads?limit=2&cursor=eyJvZmZzZXQiOiIyIn0#x",
+		"https://h/v1/%62uilds?q=a+b&&q=%zz;x",
+		"HTTPS://[::1]:443/a%2Fb?=&a",
+	} {
+		f.Add(s, uint64(1))
+	}
+	f.Fuzz(func(t *testing.T, s string, seed uint64) {
+		u, err := url.Parse(s)
+		if err != nil || u.Scheme == "" || u.Host == "" || u.Opaque != "" {
+			return // GetAll compares only absolute URLs on its own host
+		}
+		key := pageKey(u)
+		k, err := url.Parse(key)
+		if err != nil {
+			t.Fatalf("pageKey(%q) = %q, which does not parse: %v", s, key, err)
+		}
+		if again := pageKey(k); again != key {
+			t.Fatalf("pageKey(%q) = %q, but pageKey of that is %q", s, key, again)
+		}
+		v := *u
+		v.Fragment, v.RawFragment = "frag#ment", ""
+		v.Scheme, v.Host = upperASCII(v.Scheme), upperASCII(v.Host)
+		params := strings.Split(v.RawQuery, "&")
+		rand.New(rand.NewPCG(seed, seed)).Shuffle(len(params), func(i, j int) { params[i], params[j] = params[j], params[i] })
+		v.RawQuery = strings.Join(params, "&")
+		if other := pageKey(&v); other != key {
+			t.Fatalf("pageKey(%q) = %q, but pageKey(%q) = %q", s, key, v.String(), other)
+		}
+	})
+}
+
+// upperASCII upper-cases ASCII letters only, as DNS folds case.
+func upperASCII(s string) string {
+	return strings.Map(func(r rune) rune {
+		if 'a' <= r && r <= 'z' {
+			return r - 'a' + 'A'
+		}
+		return r
+	}, s)
 }

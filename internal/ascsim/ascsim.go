@@ -19,6 +19,11 @@
 // Requests the document allows but the simulator does not model (other
 // paths, or filters it does not implement) get 501 NOT_IMPLEMENTED naming
 // what is missing, never a silently wrong answer.
+//
+// Every request, faulted, reset or refused ones included, is kept for
+// Requests and passed as it is answered to the WithRequestLog function,
+// with the reason for any refusal; presigned part URLs are kept without
+// their query.
 package ascsim
 
 import (
@@ -39,11 +44,14 @@ import (
 // or key, as its X-Rate-Limit header reports (user-hour-lim).
 const HourlyRateLimit = 3600
 
-// Request is one request the simulator answered, for test assertions.
+// Request is one request the simulator answered, for test assertions and
+// the request log (WithRequestLog).
 type Request struct {
-	Time     time.Time // by the server's clock, when the request arrived
-	Method   string
-	Path     string
+	Time   time.Time // by the server's clock, when the request arrived
+	Method string
+	Path   string
+	// RawQuery is the query as sent, except on presigned part URLs, where
+	// it is empty: their signature never reaches the log.
 	RawQuery string
 	Status   int    // 0 if the connection was reset or the client gave up
 	KeyID    string // the token header's kid, "" if there was none
@@ -68,6 +76,10 @@ type Server struct {
 	up        uploadStore // the Build Uploads API's files, parts and processing (uploads.go)
 	hs        *http.Server
 	sessions  map[string]bool // web sessions by myacinfo value: valid or not (olympus.go)
+
+	// logMu makes calls to log one at a time, in the order of requests.
+	logMu sync.Mutex
+	log   func(Request)
 }
 
 // Option changes a Server's defaults.
@@ -80,6 +92,14 @@ func WithClock(now func() time.Time) Option { return func(s *Server) { s.now = n
 // WithLatency delays every response by d, as a slow network would. A client
 // that gives up first sees its own context error.
 func WithLatency(d time.Duration) Option { return func(s *Server) { s.latency = d } }
+
+// WithRequestLog calls log with each request as the server answers it, or
+// gives it up unanswered (a reset, a client that left): the same entries
+// as Requests returns, one call at a time and in the same order. Request's
+// String method formats one as a line of text. log runs on the request's
+// goroutine before the response is sent, so it should be quick; it must
+// not call the Server.
+func WithRequestLog(log func(Request)) Option { return func(s *Server) { s.log = log } }
 
 // New returns a Server with no keys and no data. It parses Apple's OpenAPI
 // document the first time it is called in a process.
@@ -162,9 +182,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		logged = true
 		entry.Status = status
+		s.logMu.Lock()
+		defer s.logMu.Unlock()
 		s.mu.Lock()
 		s.requests = append(s.requests, entry)
 		s.mu.Unlock()
+		if s.log != nil {
+			s.log(entry)
+		}
 	}
 	// The entry is logged as the status is written, so a client that has
 	// its answer finds it in Requests; or at the end if none was written.
@@ -194,9 +219,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		entry.Note = "the client gave up during the simulated latency"
 		return
 	}
-	if s.applyFaults(rec, r, &entry) {
+	answered, next := s.applyFaults(rec, r, &entry)
+	if answered {
 		return
 	}
+	r = withNextFault(r, next)
 
 	key, note := s.authenticate(r, &entry)
 	if key == nil {

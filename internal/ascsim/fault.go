@@ -1,8 +1,10 @@
 package ascsim
 
 import (
+	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -28,6 +30,22 @@ const (
 	// FaultExpiredToken answers 401 NOT_AUTHORIZED whatever the token, as
 	// Apple does to a token that expired in flight.
 	FaultExpiredToken
+
+	// The next-link faults answer a paged listing as usual but with a
+	// links.next that leads a client in circles. Like delays, they let
+	// the request on, to be answered normally or by a fault of another kind.
+
+	// FaultNextCycle makes every page but the first link back to the
+	// first (the request's own query without its cursor): A → B → A. It
+	// needs a listing of at least two pages.
+	FaultNextCycle
+	// FaultNextSelfReordered makes a page link to itself, its query
+	// parameters in reverse order (byte for byte itself when it has fewer
+	// than two).
+	FaultNextSelfReordered
+	// FaultNextSelfFragment makes a page link to itself with a #fragment
+	// added.
+	FaultNextSelfFragment
 )
 
 func (k FaultKind) String() string {
@@ -44,6 +62,12 @@ func (k FaultKind) String() string {
 		return "connection reset"
 	case FaultExpiredToken:
 		return "expired token"
+	case FaultNextCycle:
+		return "next link cycles to the first page"
+	case FaultNextSelfReordered:
+		return "next link to itself, reordered"
+	case FaultNextSelfFragment:
+		return "next link to itself with a fragment"
 	}
 	return "FaultKind(" + strconv.Itoa(int(k)) + ")"
 }
@@ -63,9 +87,10 @@ func (f *Fault) matches(r *http.Request) bool {
 }
 
 // Inject adds a fault. Faults apply before authentication, in the order
-// they were injected: every matching delay, then the first matching fault
-// of another kind, if any, answers the request. Each use counts against
-// the fault's Times.
+// they were injected: every matching delay and next-link fault, then the
+// first matching fault of another kind, if any, answers the request. Each
+// use counts against the fault's Times, whether or not the answer turns
+// out to be a paged listing that a next-link fault changes.
 func (s *Server) Inject(f Fault) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -86,22 +111,33 @@ func (s *Server) takeFaults(r *http.Request) []Fault {
 	defer s.mu.Unlock()
 	var apply []Fault
 	apply, s.faults = take(s.faults,
-		func(f *Fault) (match, delay bool) { return f.matches(r), f.Kind == FaultDelay },
+		func(f *Fault) (match, passes bool) { return f.matches(r), f.Kind.passes() },
 		func(f *Fault) *int { return &f.Times })
 	return apply
 }
 
+// passes reports whether a fault of kind k lets the request on to be
+// answered, rather than answering it.
+func (k FaultKind) passes() bool {
+	switch k {
+	case FaultDelay, FaultNextCycle, FaultNextSelfReordered, FaultNextSelfFragment:
+		return true
+	}
+	return false
+}
+
 // take returns copies of the faults in list that apply, and list without
-// those used up. Every matching delay applies, and the first matching
-// fault of another kind, which answers the request, ends the choice. Each
-// use counts against a fault's times: at 1 it is used up, 0 never is.
-func take[F any](list []*F, applies func(*F) (match, delay bool), times func(*F) *int) (apply []F, kept []*F) {
+// those used up. Every matching fault that passes the request on (a delay)
+// applies, and the first matching fault of another kind, which answers the
+// request, ends the choice. Each use counts against a fault's times: at 1
+// it is used up, 0 never is.
+func take[F any](list []*F, applies func(*F) (match, passes bool), times func(*F) *int) (apply []F, kept []*F) {
 	kept = list[:0]
 	answered := false
 	for _, f := range list {
-		if match, delay := applies(f); match && (delay || !answered) {
+		if match, passes := applies(f); match && (passes || !answered) {
 			apply = append(apply, *f)
-			answered = answered || !delay
+			answered = answered || !passes
 			switch n := times(f); {
 			case *n == 1:
 				continue // used up
@@ -116,16 +152,20 @@ func take[F any](list []*F, applies func(*F) (match, delay bool), times func(*F)
 }
 
 // applyFaults carries out the faults that match r and reports whether one
-// of them answered it.
-func (s *Server) applyFaults(w http.ResponseWriter, r *http.Request, entry *Request) bool {
+// of them answered it and, if not, the next-link fault (the last) that the
+// answer is to carry out, or 0.
+func (s *Server) applyFaults(w http.ResponseWriter, r *http.Request, entry *Request) (answered bool, next FaultKind) {
 	for _, f := range s.takeFaults(r) {
 		entry.Note = "fault: " + f.Kind.String()
 		switch f.Kind {
 		case FaultDelay:
 			if !sleep(r.Context(), f.Delay) {
 				entry.Note += "; the client gave up"
-				return true
+				return true, 0
 			}
+			continue
+		case FaultNextCycle, FaultNextSelfReordered, FaultNextSelfFragment:
+			next = f.Kind
 			continue
 		case FaultRateLimit, FaultUnavailable:
 			if f.RetryAfter > 0 {
@@ -146,9 +186,48 @@ func (s *Server) applyFaults(w http.ResponseWriter, r *http.Request, entry *Requ
 			writeErrors(w, errUnexpected())
 			entry.Note = fmt.Sprintf("fault: unknown kind %d", f.Kind)
 		}
-		return true
+		return true, 0
 	}
-	return false
+	return false, next
+}
+
+// nextFaultKey is the request context key of the next-link fault that
+// ServeHTTP passes on to page.
+type nextFaultKey struct{}
+
+// withNextFault returns r carrying the next-link fault k, if any.
+func withNextFault(r *http.Request, k FaultKind) *http.Request {
+	if k == 0 {
+		return r
+	}
+	return r.WithContext(context.WithValue(r.Context(), nextFaultKey{}, k))
+}
+
+// faultNext returns the links.next of a page of c's listing: next, the
+// link page made ("" on the last page), or the one a next-link fault
+// carried by the request makes instead.
+func faultNext(c *call, next string) string {
+	k, _ := c.r.Context().Value(nextFaultKey{}).(FaultKind)
+	self := c.base + c.r.URL.Path
+	switch k {
+	case FaultNextCycle:
+		if c.q.offset == 0 {
+			return next // the first page leads on as usual
+		}
+		v := c.r.URL.Query()
+		v.Del("cursor")
+		if len(v) == 0 {
+			return self
+		}
+		return self + "?" + v.Encode()
+	case FaultNextSelfReordered:
+		params := strings.Split(c.r.URL.RawQuery, "&")
+		slices.Reverse(params)
+		return self + "?" + strings.Join(params, "&")
+	case FaultNextSelfFragment:
+		return c.base + c.r.URL.RequestURI() + "#page"
+	}
+	return next
 }
 
 // resetConnection closes the client's TCP connection with SO_LINGER 0, so

@@ -239,3 +239,41 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestNextLinkFaults checks the links.next each next-link fault writes, and
+// that the listing is otherwise answered as usual.
+func TestNextLinkFaults(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	app := f.srv.AddApp("com.example.app", "Example")
+	f.srv.SeedBuilds(app, "IOS", "1.0", 5)
+	first := "/v1/builds?filter%5Bapp%5D=" + app + "&limit=2"
+	plain := decode[list](t, f.get(t, first))
+	second := strings.TrimPrefix(plain.Links.Next, f.url)
+
+	f.srv.Inject(ascsim.Fault{Kind: ascsim.FaultNextCycle, PathPrefix: "/v1/builds", Times: 2})
+	if got := decode[list](t, f.get(t, first)); got.Links.Next != plain.Links.Next || len(got.Data) != 2 {
+		t.Errorf("cycle, first page: next %q, %d builds; want %q as without the fault", got.Links.Next, len(got.Data), plain.Links.Next)
+	}
+	if got := decode[list](t, f.get(t, second)); got.Links.Next != f.url+first || len(got.Data) != 2 {
+		t.Errorf("cycle, second page: next %q, %d builds; want %q", got.Links.Next, len(got.Data), f.url+first)
+	}
+
+	f.srv.Inject(ascsim.Fault{Kind: ascsim.FaultNextSelfReordered, PathPrefix: "/v1/builds", Times: 1})
+	if got := decode[list](t, f.get(t, first)); got.Links.Next != f.url+"/v1/builds?limit=2&filter%5Bapp%5D="+app {
+		t.Errorf("reordered: next %q", got.Links.Next)
+	}
+	f.srv.Inject(ascsim.Fault{Kind: ascsim.FaultNextSelfFragment, PathPrefix: "/v1/builds", Times: 1})
+	if got := decode[list](t, f.get(t, first)); got.Links.Next != f.url+first+"#page" {
+		t.Errorf("fragment: next %q", got.Links.Next)
+	}
+	// Used up: the listing leads on as usual again, and a next-link fault
+	// left a note in the log.
+	if got := decode[list](t, f.get(t, first)); got.Links.Next != plain.Links.Next {
+		t.Errorf("after the faults: next %q", got.Links.Next)
+	}
+	log := f.srv.Requests()
+	if n := log[len(log)-2].Note; n != "fault: "+ascsim.FaultNextSelfFragment.String() {
+		t.Errorf("the fragment fault's request has note %q", n)
+	}
+}

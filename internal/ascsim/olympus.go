@@ -57,7 +57,7 @@ func (s *Server) serveOlympus(w http.ResponseWriter, r *http.Request, entry *Req
 		entry.Note = "the client gave up during the simulated latency"
 		return
 	}
-	if s.applyFaults(w, r, entry) {
+	if answered, _ := s.applyFaults(w, r, entry); answered {
 		return
 	}
 	if r.Method != http.MethodGet {

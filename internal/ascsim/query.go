@@ -269,7 +269,7 @@ func page[T any](c *call, items []T) ([]T, *pagingMeta, string) {
 		v.Set("limit", strconv.Itoa(c.q.limit))
 		next = c.base + c.r.URL.Path + "?" + v.Encode()
 	}
-	return items[start:end], meta, next
+	return items[start:end], meta, faultNext(c, next)
 }
 
 func baseURL(r *http.Request) string {

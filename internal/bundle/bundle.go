@@ -86,8 +86,8 @@ func InspectFile(path string) (Info, error) {
 	}
 	if st.IsDir() {
 		return Info{}, &Error{Kind: KindNotArchive, File: filepath.Base(path),
-			Problem: "is a folder, not an .ipa or .pkg file",
-			Hint:    "an .app or .xcarchive folder cannot be uploaded; " + hintExportIPA + ", or build a .pkg for a macOS app"}
+			problem: "is a folder, not an .ipa or .pkg file",
+			hint:    "an .app or .xcarchive folder cannot be uploaded; " + hintExportIPA + ", or build a .pkg for a macOS app"}
 	}
 	return Inspect(f, st.Size(), path)
 }
@@ -103,16 +103,16 @@ func Inspect(r io.ReaderAt, size int64, name string) (Info, error) {
 	}
 	ext := strings.ToLower(filepath.Ext(base))
 	if size <= 0 {
-		return Info{}, &Error{Kind: KindNotArchive, File: base, Problem: "the file is empty",
-			Hint: "check the path, and that the step that builds the file ran and succeeded"}
+		return Info{}, &Error{Kind: KindNotArchive, File: base, problem: "the file is empty",
+			hint: "check the path, and that the step that builds the file ran and succeeded"}
 	}
 
 	var buf [4]byte
 	head := buf[:min(size, int64(len(buf)))]
 	n, err := r.ReadAt(head, 0)
 	if n < len(head) && err != nil && err != io.EOF {
-		return Info{}, &Error{Kind: KindDamaged, File: base, Problem: "the file cannot be read: " + err.Error(),
-			Hint: "check that the file exists and is readable by the action's user", Err: err}
+		return Info{}, &Error{Kind: KindDamaged, File: base, problem: "the file cannot be read: " + err.Error(),
+			hint: "check that the file exists and is readable by the action's user", Err: err}
 	}
 	head = head[:n]
 	switch {
@@ -135,17 +135,17 @@ func extensionError(base, ext, kind string) error {
 	e := &Error{Kind: KindExtension, File: base}
 	switch {
 	case kind == KindIPA && ext == ".pkg":
-		e.Problem = "the file is a zip archive, as an .ipa is, but its name ends in .pkg (a .pkg is a xar archive)"
-		e.Hint = "if it is an .ipa, rename it to end in .ipa; a macOS app is uploaded as a .pkg built with productbuild"
+		e.problem = "the file is a zip archive, as an .ipa is, but its name ends in .pkg (a .pkg is a xar archive)"
+		e.hint = "if it is an .ipa, rename it to end in .ipa; a macOS app is uploaded as a .pkg built with productbuild"
 	case kind == KindPKG && ext == ".ipa":
-		e.Problem = "the file is a xar archive, as a .pkg is, but its name ends in .ipa (an .ipa is a zip archive)"
-		e.Hint = "if it is an installer package, rename it to end in .pkg"
+		e.problem = "the file is a xar archive, as a .pkg is, but its name ends in .ipa (an .ipa is a zip archive)"
+		e.hint = "if it is an installer package, rename it to end in .pkg"
 	case kind == KindIPA:
-		e.Problem = "the file is a zip archive but its name does not end in .ipa"
-		e.Hint = "App Store Connect takes an .ipa exported by Xcode; if this is one, rename it to end in .ipa, otherwise " + hintExportIPA
+		e.problem = "the file is a zip archive but its name does not end in .ipa"
+		e.hint = "App Store Connect takes an .ipa exported by Xcode; if this is one, rename it to end in .ipa, otherwise " + hintExportIPA
 	default:
-		e.Problem = "the file is a xar archive but its name does not end in .pkg"
-		e.Hint = "App Store Connect takes a .pkg built by productbuild; if this is one, rename it to end in .pkg"
+		e.problem = "the file is a xar archive but its name does not end in .pkg"
+		e.hint = "App Store Connect takes a .pkg built by productbuild; if this is one, rename it to end in .pkg"
 	}
 	return e
 }
@@ -160,17 +160,17 @@ func notArchiveError(r io.ReaderAt, size int64, base, ext string, head []byte) e
 	case ".pkg":
 		want = "is not a xar archive, as a .pkg must be"
 	}
-	e.Problem = "the file " + want
-	e.Hint = "pass the .ipa that Xcode exports, or for a macOS app the .pkg that productbuild writes"
+	e.problem = "the file " + want
+	e.hint = "pass the .ipa that Xcode exports, or for a macOS app the .pkg that productbuild writes"
 	switch {
 	case bytes.HasPrefix(head, magicGzip):
-		e.Problem += "; it is gzip-compressed"
-		e.Hint = "pass the .ipa or .pkg itself, not a compressed copy of it"
+		e.problem += "; it is gzip-compressed"
+		e.hint = "pass the .ipa or .pkg itself, not a compressed copy of it"
 	case size >= 512:
 		var trailer [4]byte
 		if _, err := r.ReadAt(trailer[:], size-512); err == nil && bytes.Equal(trailer[:], magicDMG) {
-			e.Problem += "; it is a disk image (.dmg)"
-			e.Hint = "App Store Connect does not take disk images; " + hintProductbuild
+			e.problem += "; it is a disk image (.dmg)"
+			e.hint = "App Store Connect does not take disk images; " + hintProductbuild
 		}
 	}
 	return e

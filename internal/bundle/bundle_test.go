@@ -52,11 +52,22 @@ func checkOneLine(t testing.TB, err error) {
 		t.Fatalf("error %T %q is not *bundle.Error", err, err)
 	}
 	msg := err.Error()
-	if !strings.HasPrefix(msg, "bundle: ") || strings.ContainsAny(msg, "\n\r") || strings.ContainsAny(e.Hint, "\n\r") {
-		t.Errorf("error is not one line starting with \"bundle: \": %q (hint %q)", msg, e.Hint)
+	if !strings.HasPrefix(msg, "bundle: ") || strings.ContainsAny(msg, "\n\r") || strings.ContainsAny(e.Hint(), "\n\r") {
+		t.Errorf("error is not one line starting with \"bundle: \": %q (hint %q)", msg, e.Hint())
 	}
-	if e.Hint == "" {
+	if e.Hint() == "" {
 		t.Errorf("error %q has no hint", msg)
+	}
+	// The shape every input annotation takes: one line with no prefix.
+	var a interface {
+		Problem() string
+		Hint() string
+	}
+	if !errors.As(err, &a) || a.Problem() != e.Problem() || a.Hint() != e.Hint() {
+		t.Errorf("error %q is not found as a Problem/Hint error", msg)
+	}
+	if p := a.Problem(); p == "" || strings.HasPrefix(p, "bundle:") || strings.HasPrefix(p, e.File+":") || !strings.HasSuffix(msg, ": "+p) {
+		t.Errorf("problem %q of %q is empty, prefixed, or not the error's tail", p, msg)
 	}
 	if e.Kind.String() == "unknown kind" {
 		t.Errorf("error %q has kind %d", msg, e.Kind)

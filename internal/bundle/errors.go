@@ -16,20 +16,26 @@ type Error struct {
 	Kind Kind
 	// File is the base name of the file inspected.
 	File string
-	// Problem says what is wrong, in one lower-case line.
-	Problem string
-	// Hint says what the user can do about it, in one line.
-	Hint string
 	// Err is the underlying error, if any (an I/O error, zip.ErrFormat).
 	Err error
+
+	problem, hint string
 }
+
+// Problem says what is wrong, in one lower-case line with neither the
+// package prefix nor the file name, such as an input annotation naming the
+// file can show as it is.
+func (e *Error) Problem() string { return e.problem }
+
+// Hint says what the user can do about it, in one line.
+func (e *Error) Hint() string { return e.hint }
 
 // Error returns "bundle: ", the file name and the problem.
 func (e *Error) Error() string {
 	if e.File == "" {
-		return "bundle: " + e.Problem
+		return "bundle: " + e.problem
 	}
-	return "bundle: " + e.File + ": " + e.Problem
+	return "bundle: " + e.File + ": " + e.problem
 }
 
 // Unwrap returns the underlying error.

@@ -47,7 +47,7 @@ func ExampleError() {
 	var e *bundle.Error
 	if errors.As(err, &e) {
 		fmt.Println(err)
-		fmt.Println("hint:", e.Hint)
+		fmt.Println("hint:", e.Hint())
 	}
 	// Output:
 	// bundle: Demo.ipa: "Payload/Demo.app/Info.plist" has no CFBundleVersion

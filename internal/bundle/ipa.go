@@ -24,8 +24,8 @@ func inspectIPA(r io.ReaderAt, size int64, base string) (Info, error) {
 	}
 	if err != nil || zr == nil {
 		return Info{}, &Error{Kind: KindDamaged, File: base,
-			Problem: "the .ipa's zip directory cannot be read: the file is truncated or damaged",
-			Hint:    hintRebuildIPA, Err: err}
+			problem: "the .ipa's zip directory cannot be read: the file is truncated or damaged",
+			hint:    hintRebuildIPA, Err: err}
 	}
 
 	var unsafe []string
@@ -36,9 +36,9 @@ func inspectIPA(r io.ReaderAt, size int64, base string) (Info, error) {
 	}
 	if len(unsafe) > 0 {
 		return Info{}, &Error{Kind: KindUnsafe, File: base,
-			Problem: fmt.Sprintf("the .ipa has %d %s whose names would escape the folder it is unpacked into: %s",
+			problem: fmt.Sprintf("the .ipa has %d %s whose names would escape the folder it is unpacked into: %s",
 				len(unsafe), plural(len(unsafe), "entry", "entries"), quoteList(unsafe)),
-			Hint: "refusing it; " + hintExportIPA}
+			hint: "refusing it; " + hintExportIPA}
 	}
 
 	app, plists, err := findApp(zr, base)
@@ -52,8 +52,8 @@ func inspectIPA(r io.ReaderAt, size int64, base string) (Info, error) {
 	case 1:
 	default:
 		return Info{}, &Error{Kind: KindLayout, File: base,
-			Problem: fmt.Sprintf("the .ipa has %d entries named %s", len(plists), quote(plistName)),
-			Hint:    "the archive is ambiguous; " + hintExportIPA}
+			problem: fmt.Sprintf("the .ipa has %d entries named %s", len(plists), quote(plistName)),
+			hint:    "the archive is ambiguous; " + hintExportIPA}
 	}
 	data, err := readInfoPlist(plists[0], base)
 	if err != nil {
@@ -62,8 +62,8 @@ func inspectIPA(r io.ReaderAt, size int64, base string) (Info, error) {
 	p, err := decodePlist(data)
 	if err != nil {
 		return Info{}, &Error{Kind: KindPlist, File: base,
-			Problem: quote(plistName) + " is not a valid property list: " + err.Error(),
-			Hint:    hintRebuildIPA, Err: err}
+			problem: quote(plistName) + " is not a valid property list: " + err.Error(),
+			hint:    hintRebuildIPA, Err: err}
 	}
 	return ipaInfo(p, base, plistName)
 }
@@ -116,25 +116,25 @@ func findApp(zr *zip.Reader, base string) (string, []*zip.File, error) {
 		return apps[0], plists[apps[0]], nil
 	case len(apps) > 1:
 		return "", nil, &Error{Kind: KindLayout, File: base,
-			Problem: fmt.Sprintf("the .ipa holds %d apps under Payload (%s); it must hold exactly one",
+			problem: fmt.Sprintf("the .ipa holds %d apps under Payload (%s); it must hold exactly one",
 				len(apps), quoteList(apps)),
-			Hint: "app extensions and watch apps belong inside the main app; " + hintExportIPA}
+			hint: "app extensions and watch apps belong inside the main app; " + hintExportIPA}
 	case payload:
 		return "", nil, &Error{Kind: KindLayout, File: base,
-			Problem: "the .ipa's Payload folder holds no <Name>.app folder",
-			Hint:    hintExportIPA}
+			problem: "the .ipa's Payload folder holds no <Name>.app folder",
+			hint:    hintExportIPA}
 	}
 	e := &Error{Kind: KindLayout, File: base,
-		Problem: "the zip has no Payload/<Name>.app folder, so it is not an .ipa",
-		Hint:    hintExportIPA}
+		problem: "the zip has no Payload/<Name>.app folder, so it is not an .ipa",
+		hint:    hintExportIPA}
 	for _, f := range zr.File {
 		first, _, _ := strings.Cut(f.Name, "/")
 		switch {
 		case strings.HasSuffix(first, ".xcarchive") || strings.HasPrefix(f.Name, "Products/Applications/"):
-			e.Problem = "the zip holds an Xcode archive (.xcarchive), not an exported .ipa"
+			e.problem = "the zip holds an Xcode archive (.xcarchive), not an exported .ipa"
 			return "", nil, e
 		case strings.HasSuffix(first, ".app") && f.Name != first:
-			e.Problem = "the zip holds " + quote(first) + " at its root, not under Payload/"
+			e.problem = "the zip holds " + quote(first) + " at its root, not under Payload/"
 			return "", nil, e
 		}
 	}
@@ -144,12 +144,12 @@ func findApp(zr *zip.Reader, base string) (string, []*zip.File, error) {
 // noInfoPlist explains an app folder without Info.plist at its root.
 func noInfoPlist(zr *zip.Reader, base, app string) error {
 	e := &Error{Kind: KindLayout, File: base,
-		Problem: quote("Payload/"+app) + " has no Info.plist",
-		Hint:    hintExportIPA}
+		problem: quote("Payload/"+app) + " has no Info.plist",
+		hint:    hintExportIPA}
 	for _, f := range zr.File {
 		if f.Name == "Payload/"+app+"/Contents/Info.plist" {
-			e.Problem = quote("Payload/"+app) + " is a macOS app bundle (Contents/Info.plist), which is uploaded as a .pkg"
-			e.Hint = hintProductbuild
+			e.problem = quote("Payload/"+app) + " is a macOS app bundle (Contents/Info.plist), which is uploaded as a .pkg"
+			e.hint = hintProductbuild
 			break
 		}
 	}
@@ -159,22 +159,22 @@ func noInfoPlist(zr *zip.Reader, base, app string) error {
 // readInfoPlist inflates the entry, refusing one over maxInfoPlist.
 func readInfoPlist(f *zip.File, base string) ([]byte, error) {
 	tooLarge := &Error{Kind: KindTooLarge, File: base,
-		Problem: fmt.Sprintf("%s is larger than the %d MiB cap", quote(f.Name), maxInfoPlist>>20),
-		Hint:    "an Info.plist is a few KiB; check what the build writes into it"}
+		problem: fmt.Sprintf("%s is larger than the %d MiB cap", quote(f.Name), maxInfoPlist>>20),
+		hint:    "an Info.plist is a few KiB; check what the build writes into it"}
 	if f.UncompressedSize64 > maxInfoPlist {
 		return nil, tooLarge
 	}
 	rc, err := f.Open()
 	if errors.Is(err, zip.ErrAlgorithm) {
 		return nil, &Error{Kind: KindUnsupported, File: base,
-			Problem: fmt.Sprintf("%s is compressed with zip method %d; only stored and deflated entries can be read",
+			problem: fmt.Sprintf("%s is compressed with zip method %d; only stored and deflated entries can be read",
 				quote(f.Name), f.Method),
-			Hint: hintExportIPA, Err: err}
+			hint: hintExportIPA, Err: err}
 	}
 	if err != nil {
 		return nil, &Error{Kind: KindDamaged, File: base,
-			Problem: quote(f.Name) + " cannot be read: the .ipa is truncated or damaged",
-			Hint:    hintRebuildIPA, Err: err}
+			problem: quote(f.Name) + " cannot be read: the .ipa is truncated or damaged",
+			hint:    hintRebuildIPA, Err: err}
 	}
 	defer rc.Close()
 	// The zip reader also refuses a stream longer than its header says;
@@ -185,8 +185,8 @@ func readInfoPlist(f *zip.File, base string) ([]byte, error) {
 	}
 	if err != nil {
 		return nil, &Error{Kind: KindDamaged, File: base,
-			Problem: quote(f.Name) + " cannot be inflated: the .ipa is truncated or damaged",
-			Hint:    hintRebuildIPA, Err: err}
+			problem: quote(f.Name) + " cannot be inflated: the .ipa is truncated or damaged",
+			hint:    hintRebuildIPA, Err: err}
 	}
 	return data, nil
 }
@@ -223,8 +223,8 @@ func ipaInfo(p infoPlist, base, plistName string) (Info, error) {
 		}
 		parts = append(parts, wrongType...)
 		return Info{}, &Error{Kind: kind, File: base,
-			Problem: quote(plistName) + " " + strings.Join(parts, "; "),
-			Hint:    hintVersions}
+			problem: quote(plistName) + " " + strings.Join(parts, "; "),
+			hint:    hintVersions}
 	}
 	info.MinOSVersion, _ = stringValue(p.MinimumOSVersion)
 
@@ -261,8 +261,8 @@ const (
 func ipaPlatform(p infoPlist, base, plistName string) (string, error) {
 	wrong := func(key, value, problem, hint string) error {
 		return &Error{Kind: KindPlatform, File: base,
-			Problem: fmt.Sprintf("%s %s (its Info.plist's %s is %s)", quote(strings.TrimSuffix(plistName, "/Info.plist")), problem, key, value),
-			Hint:    hint}
+			problem: fmt.Sprintf("%s %s (its Info.plist's %s is %s)", quote(strings.TrimSuffix(plistName, "/Info.plist")), problem, key, value),
+			hint:    hint}
 	}
 	check := func(key, name string) (string, error) {
 		n := strings.ToLower(name)

@@ -194,11 +194,11 @@ func inspectPKG(r io.ReaderAt, size int64, base string) (Info, error) {
 	switch {
 	case len(dist) > 1:
 		return Info{}, &Error{Kind: KindLayout, File: base,
-			Problem: fmt.Sprintf("the .pkg has %d Distribution files", len(dist)), Hint: hintProductbuild}
+			problem: fmt.Sprintf("the .pkg has %d Distribution files", len(dist)), hint: hintProductbuild}
 	case len(dist) == 0 && len(pkgInfos) == 0:
 		return Info{}, &Error{Kind: KindLayout, File: base,
-			Problem: "the .pkg has neither a Distribution file nor a component's PackageInfo",
-			Hint:    hintProductbuild}
+			problem: "the .pkg has neither a Distribution file nor a component's PackageInfo",
+			hint:    hintProductbuild}
 	case len(pkgInfos) > maxPackageInfos:
 		pkgInfos = pkgInfos[:maxPackageInfos]
 	}
@@ -211,7 +211,7 @@ func inspectPKG(r io.ReaderAt, size int64, base string) (Info, error) {
 		}
 		if d, err = parseInstallerXML(data); err != nil {
 			return Info{}, &Error{Kind: KindPlist, File: base,
-				Problem: "the .pkg's Distribution is malformed: " + err.Error(), Hint: hintProductbuild, Err: err}
+				problem: "the .pkg's Distribution is malformed: " + err.Error(), hint: hintProductbuild, Err: err}
 		}
 	}
 	var infos []installerXML
@@ -223,7 +223,7 @@ func inspectPKG(r io.ReaderAt, size int64, base string) (Info, error) {
 		m, err := parseInstallerXML(data)
 		if err != nil {
 			return Info{}, &Error{Kind: KindPlist, File: base,
-				Problem: "the .pkg's " + p.path + " is malformed: " + err.Error(), Hint: hintProductbuild, Err: err}
+				problem: "the .pkg's " + p.path + " is malformed: " + err.Error(), hint: hintProductbuild, Err: err}
 		}
 		infos = append(infos, m)
 	}
@@ -240,9 +240,9 @@ func pkgInfo(d installerXML, infos []installerXML, base string) (Info, error) {
 	info := Info{Kind: KindPKG, Platform: PlatformMacOS, UTI: UTIPKG, MinOSVersion: d.minOS}
 	several := func(ids []string) error {
 		return &Error{Kind: KindLayout, File: base,
-			Problem: fmt.Sprintf("the .pkg installs %d apps (%s); App Store Connect takes one app per package",
+			problem: fmt.Sprintf("the .pkg installs %d apps (%s); App Store Connect takes one app per package",
 				len(ids), quoteList(ids)),
-			Hint: hintProductbuild}
+			hint: hintProductbuild}
 	}
 
 	app, ids := d.appBundle(d.productID)
@@ -262,8 +262,8 @@ func pkgInfo(d installerXML, infos []installerXML, base string) (Info, error) {
 	}
 	if info.BundleID == "" {
 		return Info{}, &Error{Kind: KindMissing, File: base,
-			Problem: "the .pkg names no bundle ID: it has no <bundle id>, <product id> or <pkg-info identifier>",
-			Hint:    hintProductbuild}
+			problem: "the .pkg names no bundle ID: it has no <bundle id>, <product id> or <pkg-info identifier>",
+			hint:    hintProductbuild}
 	}
 
 	id := info.BundleID

@@ -169,7 +169,7 @@ type xar struct {
 
 // damaged returns a KindDamaged error for the .pkg.
 func (x *xar) damaged(problem string, err error) *Error {
-	return &Error{Kind: KindDamaged, File: x.base, Problem: problem, Hint: hintRebuildPKG, Err: err}
+	return &Error{Kind: KindDamaged, File: x.base, problem: problem, hint: hintRebuildPKG, Err: err}
 }
 
 // openXar reads the header and the table of contents.
@@ -190,14 +190,14 @@ func openXar(r io.ReaderAt, size int64, base string) (*xar, error) {
 	switch {
 	case version != xarVersion:
 		return nil, &Error{Kind: KindUnsupported, File: base,
-			Problem: fmt.Sprintf("the .pkg is xar format version %d; only version %d can be read", version, xarVersion),
-			Hint:    hintProductbuild}
+			problem: fmt.Sprintf("the .pkg is xar format version %d; only version %d can be read", version, xarVersion),
+			hint:    hintProductbuild}
 	case hdrLen < xarHeaderLen || hdrLen > maxXarHeader:
 		return nil, x.damaged(fmt.Sprintf("the .pkg's xar header gives its own size as %d bytes", hdrLen), nil)
 	case tocLen > maxTOC || tocSize > maxTOC:
 		return nil, &Error{Kind: KindTooLarge, File: base,
-			Problem: fmt.Sprintf("the .pkg's table of contents is larger than the %d MiB cap", maxTOC>>20),
-			Hint:    "a productbuild table of contents is a few KiB; " + hintProductbuild}
+			problem: fmt.Sprintf("the .pkg's table of contents is larger than the %d MiB cap", maxTOC>>20),
+			hint:    "a productbuild table of contents is a few KiB; " + hintProductbuild}
 	case tocLen == 0 || tocSize == 0:
 		return nil, x.damaged("the .pkg's table of contents is empty", nil)
 	case hdrLen+int64(tocLen) > size:
@@ -312,8 +312,8 @@ func (x *xar) readFile(f *xarFile, path string) ([]byte, error) {
 	haveSize := err == nil
 	if length > maxMetaFile || (haveSize && size > maxMetaFile) {
 		return nil, &Error{Kind: KindTooLarge, File: x.base,
-			Problem: fmt.Sprintf("the .pkg's %s is larger than the %d MiB cap", path, maxMetaFile>>20),
-			Hint:    "a " + path + " file is a few KiB; " + hintProductbuild}
+			problem: fmt.Sprintf("the .pkg's %s is larger than the %d MiB cap", path, maxMetaFile>>20),
+			hint:    "a " + path + " file is a few KiB; " + hintProductbuild}
 	}
 	raw, err := x.readHeap(off, length)
 	if err != nil {
@@ -341,9 +341,9 @@ func (x *xar) readFile(f *xarFile, path string) ([]byte, error) {
 		dec = bzip2.NewReader(bytes.NewReader(raw))
 	default:
 		return nil, &Error{Kind: KindUnsupported, File: x.base,
-			Problem: fmt.Sprintf("the .pkg's %s is encoded as %s; only zlib, bzip2 and uncompressed data can be read",
+			problem: fmt.Sprintf("the .pkg's %s is encoded as %s; only zlib, bzip2 and uncompressed data can be read",
 				path, quote(style)),
-			Hint: hintProductbuild}
+			hint: hintProductbuild}
 	}
 	limit := uint64(maxMetaFile)
 	if haveSize {
@@ -355,8 +355,8 @@ func (x *xar) readFile(f *xarFile, path string) ([]byte, error) {
 		return nil, x.damaged(fmt.Sprintf("the .pkg's %s cannot be decompressed", path), err)
 	case uint64(len(out)) > limit && !haveSize:
 		return nil, &Error{Kind: KindTooLarge, File: x.base,
-			Problem: fmt.Sprintf("the .pkg's %s is larger than the %d MiB cap", path, maxMetaFile>>20),
-			Hint:    "a " + path + " file is a few KiB; " + hintProductbuild}
+			problem: fmt.Sprintf("the .pkg's %s is larger than the %d MiB cap", path, maxMetaFile>>20),
+			hint:    "a " + path + " file is a few KiB; " + hintProductbuild}
 	case haveSize && uint64(len(out)) != size:
 		return nil, x.damaged(fmt.Sprintf("the .pkg's %s extracts to a size other than the %d bytes its table of contents gives", path, size), nil)
 	}

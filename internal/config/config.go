@@ -273,7 +273,7 @@ func (p *parser) parseKey(input, text string) *keys.Key {
 	}
 	var ke *keys.Error
 	if errors.As(err, &ke) {
-		p.fail(input, ke.Problem, ke.Hint)
+		p.fail(input, ke.Problem(), ke.Hint())
 	} else {
 		p.fail(input, "is not a usable private key", "paste the whole .p8 file downloaded from App Store Connect")
 	}

@@ -61,7 +61,7 @@ func (p *parser) session() *Session {
 		var se *session.Error
 		switch {
 		case errors.As(err, &se):
-			p.fail(InputSession, se.Problem, se.Hint)
+			p.fail(InputSession, se.Problem(), se.Hint())
 		case err != nil:
 			p.fail(InputSession, "is not a fastlane session", "paste the value fastlane spaceauth -u you@example.com prints")
 		}

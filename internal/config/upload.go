@@ -64,7 +64,7 @@ func (p *parser) upload() *Upload {
 	if err != nil {
 		var be *bundle.Error
 		if errors.As(err, &be) {
-			p.fail(InputUploadFile, strings.TrimPrefix(be.Problem, "bundle: "), be.Hint)
+			p.fail(InputUploadFile, strings.TrimPrefix(be.Problem(), "bundle: "), be.Hint())
 		} else {
 			p.fail(InputUploadFile, "cannot be read", "give the path of the .ipa or .pkg to upload, such as ${{ runner.temp }}/build/App.ipa")
 		}

@@ -6,11 +6,11 @@ package fastlane
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -33,26 +33,47 @@ type APIKey struct {
 	IsKeyContentBase64 bool   `json:"is_key_content_base64"`
 }
 
+// hintAPIKey is what to do about any fault ParseAPIKey finds.
+const hintAPIKey = "give the content of fastlane's API key JSON file, with at least key_id and key"
+
+// Error is the reason ParseAPIKey refused a key file: every fault it found,
+// on one line. Its text names fields, never values, so it is safe to print
+// in a public log.
+type Error struct {
+	faults []string // each a clause about the API key JSON, from a fixed template
+}
+
+// Problem says what is wrong, in one lower-case line with no package
+// prefix: every fault found, separated by semicolons.
+func (e *Error) Problem() string { return strings.Join(e.faults, "; ") }
+
+// Hint says what the user can do about it, in one line.
+func (e *Error) Hint() string { return hintAPIKey }
+
+// Error returns "fastlane: " followed by the problem.
+func (e *Error) Error() string { return "fastlane: " + e.Problem() }
+
 // ParseAPIKey reads fastlane's API key JSON. key_id and key are required,
 // as fastlane requires them; unknown fields are ignored, as fastlane does.
-// Errors name fields, never values.
+// The error, an *Error, reports every fault at once and names fields,
+// never values.
 func ParseAPIKey(data []byte) (APIKey, error) {
 	if len(data) > maxAPIKeySize {
-		return APIKey{}, fmt.Errorf("fastlane: the API key JSON is over %d KiB", maxAPIKeySize>>10)
+		return APIKey{}, &Error{[]string{fmt.Sprintf("the API key JSON is over %d KiB", maxAPIKeySize>>10)}}
 	}
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(data, &raw); err != nil || raw == nil {
-		return APIKey{}, errors.New("fastlane: the API key JSON is not a JSON object")
+		return APIKey{}, &Error{[]string{"the API key JSON is not a JSON object"}}
 	}
 	var k APIKey
-	var errs []error
+	var faults []string
 	field := func(name string, dst any, kind string) {
 		v, ok := raw[name]
 		if !ok || string(v) == "null" {
 			return
 		}
 		if json.Unmarshal(v, dst) != nil {
-			errs = append(errs, fmt.Errorf("fastlane: field %q of the API key JSON must be %s", name, kind))
+			faults = append(faults, fmt.Sprintf("field %q of the API key JSON must be %s", name, kind))
 		}
 	}
 	field("key_id", &k.KeyID, "a string")
@@ -61,21 +82,19 @@ func ParseAPIKey(data []byte) (APIKey, error) {
 	field("in_house", &k.InHouse, "true or false")
 	field("duration", &k.Duration, "a whole number of seconds")
 	field("is_key_content_base64", &k.IsKeyContentBase64, "true or false")
-	var missing []string
-	if k.KeyID == "" {
-		missing = append(missing, "key_id")
-	}
-	if k.Key == "" {
-		missing = append(missing, "key")
-	}
-	if len(missing) > 0 {
-		errs = append(errs, fmt.Errorf("fastlane: the API key JSON is missing %q", missing))
+	switch {
+	case k.KeyID == "" && k.Key == "":
+		faults = append(faults, "the API key JSON is missing key_id and key")
+	case k.KeyID == "":
+		faults = append(faults, "the API key JSON is missing key_id")
+	case k.Key == "":
+		faults = append(faults, "the API key JSON is missing key")
 	}
 	if k.Duration < 0 {
-		errs = append(errs, errors.New("fastlane: field \"duration\" of the API key JSON is negative"))
+		faults = append(faults, `field "duration" of the API key JSON is negative`)
 	}
-	if err := errors.Join(errs...); err != nil {
-		return APIKey{}, err
+	if len(faults) > 0 {
+		return APIKey{}, &Error{faults}
 	}
 	return k, nil
 }

@@ -2,6 +2,8 @@ package fastlane
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -33,8 +35,8 @@ func TestParseAPIKey(t *testing.T) {
 		{name: "invalid JSON", json: `{"key_id":`, wantErr: "not a JSON object"},
 		{name: "an array", json: `["key_id"]`, wantErr: "not a JSON object"},
 		{name: "null", json: `null`, wantErr: "not a JSON object"},
-		{name: "missing key and key_id", json: `{"issuer_id":"x"}`, wantErr: `missing ["key_id" "key"]`},
-		{name: "missing key", json: `{"key_id":"DEMOKEY001"}`, wantErr: `missing ["key"]`},
+		{name: "missing key and key_id", json: `{"issuer_id":"x"}`, wantErr: "fastlane: the API key JSON is missing key_id and key"},
+		{name: "missing key", json: `{"key_id":"DEMOKEY001"}`, wantErr: "fastlane: the API key JSON is missing key"},
 		{name: "in_house as a string", json: `{"key_id":"A","key":"k","in_house":"yes"}`, wantErr: `"in_house" of the API key JSON must be true or false`},
 		{name: "fractional duration", json: `{"key_id":"A","key":"k","duration":1.5}`, wantErr: `"duration"`},
 		{name: "negative duration", json: `{"key_id":"A","key":"k","duration":-1}`, wantErr: "negative"},
@@ -174,6 +176,39 @@ func TestLifetimeForInvertsDurationFor(t *testing.T) {
 	for _, lifetime := range []time.Duration{2 * time.Minute, 15 * time.Minute, 20 * time.Minute} {
 		if got := LifetimeFor(DurationFor(lifetime)); got != lifetime {
 			t.Errorf("LifetimeFor(DurationFor(%v)) = %v", lifetime, got)
+		}
+	}
+}
+
+// TestParseAPIKeyErrorShape checks that several faults make one line, found
+// by the Problem/Hint interface every input error shares, with the
+// "fastlane: " prefix only on Error().
+func TestParseAPIKeyErrorShape(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		json, problem string
+	}{
+		{`{"issuer_id":"x"}`, "the API key JSON is missing key_id and key"},
+		{`{"key":"k"}`, "the API key JSON is missing key_id"},
+		{`{"key_id":"A"}`, "the API key JSON is missing key"},
+		{`{"key_id":"A","in_house":"yes","duration":-5}`,
+			`field "in_house" of the API key JSON must be true or false; the API key JSON is missing key; field "duration" of the API key JSON is negative`},
+		{`[]`, "the API key JSON is not a JSON object"},
+	}
+	for _, tc := range tests {
+		_, err := ParseAPIKey([]byte(tc.json))
+		var a interface {
+			Problem() string
+			Hint() string
+		}
+		if !errors.As(fmt.Errorf("config: %w", err), &a) {
+			t.Fatalf("ParseAPIKey(%s) error %T %v is not a Problem/Hint error", tc.json, err, err)
+		}
+		if a.Problem() != tc.problem || a.Hint() == "" {
+			t.Errorf("ParseAPIKey(%s): problem %q, hint %q; want problem %q", tc.json, a.Problem(), a.Hint(), tc.problem)
+		}
+		if err.Error() != "fastlane: "+tc.problem {
+			t.Errorf("ParseAPIKey(%s): Error() = %q", tc.json, err)
 		}
 	}
 }

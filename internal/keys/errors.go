@@ -6,15 +6,20 @@ package keys
 type Error struct {
 	// Kind is what sort of problem it is, for callers that branch on it.
 	Kind Kind
-	// Problem says what is wrong, in one lower-case line.
-	Problem string
-	// Hint says what the user can do about it, in one line.
-	Hint string
+
+	problem, hint string // from the reason's fixed template
 }
+
+// Problem says what is wrong, in one lower-case line with no package
+// prefix, such as an input annotation can show as it is.
+func (e *Error) Problem() string { return e.problem }
+
+// Hint says what the user can do about it, in one line.
+func (e *Error) Hint() string { return e.hint }
 
 // Error returns "keys: " followed by the problem. The hint is kept apart so
 // that callers can print it on a line of its own.
-func (e *Error) Error() string { return "keys: " + e.Problem }
+func (e *Error) Error() string { return "keys: " + e.problem }
 
 // Is reports whether target is an *Error of the same Kind, so that
 // errors.Is(err, &keys.Error{Kind: keys.KindRSA}) works.
@@ -153,7 +158,7 @@ const (
 // err returns a fresh *Error for the reason. Every message is a constant.
 func (r reason) err() *Error {
 	kind, problem, hint := r.template()
-	return &Error{Kind: kind, Problem: problem, Hint: hint}
+	return &Error{Kind: kind, problem: problem, hint: hint}
 }
 
 func (r reason) template() (Kind, string, string) {

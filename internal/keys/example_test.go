@@ -39,7 +39,7 @@ func ExampleParse_refused() {
 	var e *keys.Error
 	if errors.As(err, &e) {
 		fmt.Println(e)
-		fmt.Println("hint:", e.Hint)
+		fmt.Println("hint:", e.Hint())
 	}
 	// Output:
 	// keys: the value is an X.509 certificate, not a private key

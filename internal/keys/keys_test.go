@@ -497,13 +497,13 @@ func TestParseRefuses(t *testing.T) {
 			}
 			want := tc.want.err()
 			if *e != *want {
-				t.Errorf("error = %q (%v), want %q (%v)", e.Problem, e.Kind, want.Problem, want.Kind)
+				t.Errorf("error = %q (%v), want %q (%v)", e.problem, e.Kind, want.problem, want.Kind)
 			}
 			if !errors.Is(err, &Error{Kind: want.Kind}) {
 				t.Errorf("errors.Is(err, Kind %v) = false", want.Kind)
 			}
 			checkLeak(t, tc.text, err.Error())
-			checkLeak(t, tc.text, e.Hint)
+			checkLeak(t, tc.text, e.hint)
 		})
 	}
 }
@@ -548,20 +548,20 @@ func TestTemplates(t *testing.T) {
 		if e.Kind == 0 || e.Kind.String() == "unknown kind" {
 			t.Errorf("reason %d has no kind", r)
 		}
-		if e.Problem == "" || e.Hint == "" || strings.ContainsAny(e.Problem+e.Hint, "\r\n") {
-			t.Errorf("reason %d: problem %q / hint %q not one line each", r, e.Problem, e.Hint)
+		if e.problem == "" || e.hint == "" || strings.ContainsAny(e.problem+e.hint, "\r\n") {
+			t.Errorf("reason %d: problem %q / hint %q not one line each", r, e.problem, e.hint)
 		}
-		if strings.Contains(e.Problem, "unknown reason") {
+		if strings.Contains(e.problem, "unknown reason") {
 			t.Errorf("reason %d has no template", r)
 		}
-		if first := e.Problem[:1]; first != strings.ToLower(first) {
-			t.Errorf("reason %d: problem %q does not start in lower case", r, e.Problem)
+		if first := e.problem[:1]; first != strings.ToLower(first) {
+			t.Errorf("reason %d: problem %q does not start in lower case", r, e.problem)
 		}
-		if prev, dup := seen[e.Problem]; dup {
-			t.Errorf("reasons %d and %d share problem %q", prev, r, e.Problem)
+		if prev, dup := seen[e.problem]; dup {
+			t.Errorf("reasons %d and %d share problem %q", prev, r, e.problem)
 		}
-		seen[e.Problem] = r
-		if got := e.Error(); got != "keys: "+e.Problem {
+		seen[e.problem] = r
+		if got := e.Error(); got != "keys: "+e.problem {
 			t.Errorf("Error() = %q", got)
 		}
 	}

@@ -27,7 +27,7 @@ func ExampleParse() {
 	if err != nil {
 		var e *session.Error
 		if errors.As(err, &e) {
-			fmt.Println(e, "\nhint:", e.Hint)
+			fmt.Println(e, "\nhint:", e.Hint())
 		}
 		return
 	}

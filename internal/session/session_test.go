@@ -376,13 +376,13 @@ func TestParseRefuses(t *testing.T) {
 			}
 			want := tc.want.err()
 			if *e != *want {
-				t.Errorf("error = %q (%v), want %q (%v)", e.Problem, e.Kind, want.Problem, want.Kind)
+				t.Errorf("error = %q (%v), want %q (%v)", e.problem, e.Kind, want.problem, want.Kind)
 			}
 			if !errors.Is(err, &Error{Kind: want.Kind}) {
 				t.Errorf("errors.Is(err, Kind %v) = false", want.Kind)
 			}
 			checkLeak(t, tc.text, err.Error())
-			checkLeak(t, tc.text, e.Hint)
+			checkLeak(t, tc.text, e.hint)
 		})
 	}
 }
@@ -458,24 +458,24 @@ func TestTemplates(t *testing.T) {
 		if e.Kind == 0 || e.Kind.String() == "unknown kind" {
 			t.Errorf("reason %d has no kind", r)
 		}
-		if e.Problem == "" || e.Hint == "" || strings.ContainsAny(e.Problem+e.Hint, "\r\n") {
-			t.Errorf("reason %d: problem %q / hint %q not one line each", r, e.Problem, e.Hint)
+		if e.problem == "" || e.hint == "" || strings.ContainsAny(e.problem+e.hint, "\r\n") {
+			t.Errorf("reason %d: problem %q / hint %q not one line each", r, e.problem, e.hint)
 		}
-		if r != rUnknown && strings.Contains(e.Problem, "unknown reason") {
+		if r != rUnknown && strings.Contains(e.problem, "unknown reason") {
 			t.Errorf("reason %d has no template", r)
 		}
-		if first := e.Problem[:1]; first != strings.ToLower(first) {
-			t.Errorf("reason %d: problem %q does not start in lower case", r, e.Problem)
+		if first := e.problem[:1]; first != strings.ToLower(first) {
+			t.Errorf("reason %d: problem %q does not start in lower case", r, e.problem)
 		}
-		if prev, dup := seen[e.Problem]; dup {
-			t.Errorf("reasons %d and %d share problem %q", prev, r, e.Problem)
+		if prev, dup := seen[e.problem]; dup {
+			t.Errorf("reasons %d and %d share problem %q", prev, r, e.problem)
 		}
-		seen[e.Problem] = r
-		if got := e.Error(); got != "session: "+e.Problem {
+		seen[e.problem] = r
+		if got := e.Error(); got != "session: "+e.problem {
 			t.Errorf("Error() = %q", got)
 		}
 	}
-	if !strings.Contains(rCutEscape.err().Problem, `\n`) || !strings.Contains(rEscapedTwice.err().Problem, `\\n`) {
+	if !strings.Contains(rCutEscape.err().problem, `\n`) || !strings.Contains(rEscapedTwice.err().problem, `\\n`) {
 		t.Error("the escape templates do not show the escapes")
 	}
 }
@@ -557,7 +557,7 @@ func allTemplates() string {
 	var b strings.Builder
 	for r := rOK + 1; r < numReasons; r++ {
 		e := r.err()
-		b.WriteString(e.Problem + "\n" + e.Hint + "\n")
+		b.WriteString(e.problem + "\n" + e.hint + "\n")
 	}
 	return b.String()
 }
