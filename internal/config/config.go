@@ -222,7 +222,7 @@ func (p *parser) key(cfg *Token) *fastlane.APIKey {
 		raw := p.get(InputAPIKeyJSON)
 		k, err := fastlane.ParseAPIKey([]byte(raw))
 		if err != nil {
-			p.fail(InputAPIKeyJSON, strings.TrimPrefix(err.Error(), "fastlane: "), "give the content of fastlane's API key JSON file, with at least key_id and key")
+			p.failFrom(InputAPIKeyJSON, err, "is not fastlane's API key JSON", "give the content of fastlane's API key JSON file, with at least key_id and key")
 			return nil
 		}
 		text := k.Key
@@ -271,13 +271,27 @@ func (p *parser) parseKey(input, text string) *keys.Key {
 		p.fail(input, "holds a FASTLANE_SESSION, not a private key", "pass the session in the session input and the .p8 key here")
 		return nil
 	}
-	var ke *keys.Error
-	if errors.As(err, &ke) {
-		p.fail(input, ke.Problem(), ke.Hint())
-	} else {
-		p.fail(input, "is not a usable private key", "paste the whole .p8 file downloaded from App Store Connect")
-	}
+	p.failFrom(input, err, "is not a usable private key", "paste the whole .p8 file downloaded from App Store Connect")
 	return nil
+}
+
+// parseError is what the parsers' errors (keys, session, bundle, fastlane)
+// share: what is wrong, and what to do, each in words fit for an input's
+// annotation.
+type parseError interface {
+	Problem() string
+	Hint() string
+}
+
+// failFrom reports err against input: in the parser's own words where it
+// has them, else with problem and fix. It never quotes the input.
+func (p *parser) failFrom(input string, err error, problem, fix string) {
+	var pe parseError
+	if errors.As(err, &pe) {
+		p.fail(input, pe.Problem(), pe.Hint())
+		return
+	}
+	p.fail(input, problem, fix)
 }
 
 // agree merges a value given both as an input and in the API key JSON.
@@ -431,4 +445,15 @@ func (p *parser) buildNumber() *buildnum.Query {
 	}
 	q.Initial = n
 	return q
+}
+
+// unjoinErrs lists the errors inside an errors.Join; nil has none.
+func unjoinErrs(err error) []error {
+	if err == nil {
+		return nil
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
 }

@@ -1,6 +1,8 @@
 package config
 
 import (
+	"errors"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -89,5 +91,50 @@ func TestInputFlagIsFirstSentence(t *testing.T) {
 		if got := tc.in.Flag(); got != tc.want {
 			t.Errorf("Flag() = %q, want %q", got, tc.want)
 		}
+	}
+}
+
+// TestParserErrorsAreOneLine checks that an error from any parser (keys,
+// session, bundle, fastlane) becomes one input error of one line, with no
+// package prefix.
+func TestParserErrorsAreOneLine(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, input, value string
+	}{
+		{"fastlane JSON with two faults", InputAPIKeyJSON, `{"duration": -5}`},
+		{"not a key", InputPrivateKey, "-----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END RSA PRIVATE KEY-----"},
+		{"not a session", InputSession, "---\n- 1\n"},
+		{"not an ipa", InputUploadFile, "config_test.go"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			_, _, err := Parse(Env{Input: func(name string) string {
+				if name == tc.input {
+					return tc.value
+				}
+				return ""
+			}, ReadFile: os.ReadFile})
+			var found bool
+			for _, e := range unjoinErrs(err) {
+				var ie *InputError
+				if !errors.As(e, &ie) || ie.Input != tc.input {
+					continue
+				}
+				found = true
+				if msg := ie.Error(); strings.Contains(msg, "\n") {
+					t.Errorf("%q is not one line", msg)
+				}
+				for _, pkg := range []string{"fastlane:", "bundle:", "keys:", "session:"} {
+					if strings.Contains(ie.Problem, pkg) || strings.Contains(ie.Fix, pkg) {
+						t.Errorf("%q has a stray %s prefix", ie.Error(), pkg)
+					}
+				}
+			}
+			if !found {
+				t.Errorf("no error names input %s: %v", tc.input, err)
+			}
+		})
 	}
 }

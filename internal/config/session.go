@@ -1,7 +1,6 @@
 package config
 
 import (
-	"errors"
 	"regexp"
 	"strconv"
 
@@ -58,12 +57,8 @@ func (p *parser) session() *Session {
 	if raw != "" {
 		s, err := session.Parse(raw)
 		p.secrets = append(p.secrets, session.Secrets(raw, s)...)
-		var se *session.Error
-		switch {
-		case errors.As(err, &se):
-			p.fail(InputSession, se.Problem(), se.Hint())
-		case err != nil:
-			p.fail(InputSession, "is not a fastlane session", "paste the value fastlane spaceauth -u you@example.com prints")
+		if err != nil {
+			p.failFrom(InputSession, err, "is not a fastlane session", "paste the value fastlane spaceauth -u you@example.com prints")
 		}
 		cfg.Parsed = s
 	}

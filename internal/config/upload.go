@@ -2,11 +2,9 @@ package config
 
 import (
 	"cmp"
-	"errors"
 	"fmt"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/asc-auth/action/internal/asc"
@@ -62,12 +60,7 @@ func (p *parser) upload() *Upload {
 	}
 	info, err := bundle.InspectFile(cfg.File)
 	if err != nil {
-		var be *bundle.Error
-		if errors.As(err, &be) {
-			p.fail(InputUploadFile, strings.TrimPrefix(be.Problem(), "bundle: "), be.Hint())
-		} else {
-			p.fail(InputUploadFile, "cannot be read", "give the path of the .ipa or .pkg to upload, such as ${{ runner.temp }}/build/App.ipa")
-		}
+		p.failFrom(InputUploadFile, err, "cannot be read", "give the path of the .ipa or .pkg to upload, such as ${{ runner.temp }}/build/App.ipa")
 		return cfg
 	}
 	cfg.Info = info
