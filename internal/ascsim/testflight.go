@@ -500,13 +500,17 @@ func (d *discardWriter) Header() http.Header         { return d.h }
 func (d *discardWriter) Write(b []byte) (int, error) { return len(b), nil }
 func (d *discardWriter) WriteHeader(int)             {}
 
-// relateBuildTestFlight adds a build's TestFlight relationships, with the
+// relateBuildTestFlight adds a build's export compliance answer and its
+// TestFlight relationships, with the
 // included resources the request asks for; in is nil when b is itself
 // included. Called with the lock held.
 //
 // Only a request that includes one of them gets them, so that the build
 // reads of the other tests are answered as before.
 func (c *call) relateBuildTestFlight(res *resource, b *build, in *included) {
+	if x, ok := c.s.tf.builds[b]; ok && x.usesNonExempt != nil {
+		res.Attributes["usesNonExemptEncryption"] = *x.usesNonExempt
+	}
 	want := func(name string) bool { return in != nil && c.q.include[name] }
 	if !slices.ContainsFunc(tfBuildIncludes, want) {
 		return

@@ -471,8 +471,8 @@ func (x *run) review(ctx context.Context) error {
 	if err != nil && asc.IsAnotherBuildInReview(err) {
 		x.message(err)
 		if !x.r.Plan.ExpireBuildInReview {
-			return fmt.Errorf("testflight: build %s: %w; another build of version %s is waiting for or in beta review: let its review end, "+
-				"or set expire-build-in-review to expire it (this cannot be undone)", id, err, x.version())
+			return fmt.Errorf("%w; another build of version %s is waiting for or in beta review: let its review end, "+
+				"or set expire-build-in-review to expire it (this cannot be undone)", err, x.version())
 		}
 		if err := x.expireInReview(ctx); err != nil {
 			return err

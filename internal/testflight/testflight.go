@@ -288,7 +288,7 @@ func orPrimary(locale string) string {
 // app's whole group list, the encryption declaration, and, when an
 // external group is named and a review may be submitted, the app's test
 // information. Every problem found is reported at once.
-func Preflight(ctx context.Context, c *asc.Client, p Plan) (Resolved, error) {
+func Preflight(ctx context.Context, c *asc.Client, p Plan) (r Resolved, err error) {
 	if c == nil {
 		return Resolved{}, errors.New("testflight: no App Store Connect client")
 	}
@@ -296,7 +296,7 @@ func Preflight(ctx context.Context, c *asc.Client, p Plan) (Resolved, error) {
 		return Resolved{}, err
 	}
 	start := c.Requests()
-	r := Resolved{Plan: p, AppID: p.AppID}
+	r = Resolved{Plan: p, AppID: p.AppID}
 	defer func() { r.Requests = c.Requests() - start }()
 
 	var app *asc.App
