@@ -683,3 +683,51 @@ func BenchmarkDistribute(b *testing.B) {
 	b.ReportMetric(float64(pre)/float64(n), "preflight-requests/op")
 	b.ReportMetric(float64(run)/float64(n), "run-requests/op")
 }
+
+// TestPostsFailingAfterApplying: each POST is applied by App Store
+// Connect but answered 500. Run reads the state instead of sending it
+// again; a notification, which cannot be read back, is reported unknown.
+func TestPostsFailingAfterApplying(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		path  string
+		check func(t *testing.T, res testflight.Result, st ascsim.TestFlightState)
+	}{
+		{"/v1/betaAppReviewSubmissions", func(t *testing.T, res testflight.Result, st ascsim.TestFlightState) {
+			if !res.Submitted || res.BetaReviewSubmissionID == "" || st.BetaReviewState != "WAITING_FOR_REVIEW" {
+				t.Errorf("submitted %t (%q), simulator %q", res.Submitted, res.BetaReviewSubmissionID, st.BetaReviewState)
+			}
+		}},
+		{"/v1/betaBuildLocalizations", func(t *testing.T, res testflight.Result, st ascsim.TestFlightState) {
+			if !slices.Equal(res.Locales, []string{"en-US"}) || st.Locales["en-US"] != "Notes" {
+				t.Errorf("locales %q, simulator %q", res.Locales, st.Locales)
+			}
+		}},
+		{"/v1/buildBetaNotifications", func(t *testing.T, res testflight.Result, st ascsim.TestFlightState) {
+			if res.Notification != testflight.NotificationUnknown || st.Notifications != 1 {
+				t.Errorf("notification %q, %d sent", res.Notification, st.Notifications)
+			}
+		}},
+	} {
+		t.Run(tc.path, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, setup{})
+			f.testInfo()
+			build := f.build("1.0", "1", false)
+			f.sim.SetAutoNotify(build, false)
+			f.sim.AddBetaGroup(f.app, "Public", false, false)
+			f.sim.FailAfterApplying(http.MethodPost, tc.path, 1)
+			_, res, err := f.distribute(testflight.Plan{BuildID: build, Groups: []string{"Public"}, Notes: map[string]string{"en-US": "Notes"}, NotifyTesters: testflight.NotifyOn})
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc.check(t, res, f.sim.TestFlight(build))
+			if n := slices.Index(writes(f.sim.Requests()), "POST "+tc.path); n < 0 || slices.Contains(writes(f.sim.Requests())[n+1:], "POST "+tc.path) {
+				t.Errorf("POST %s sent %d times: %q", tc.path, strings.Count(strings.Join(writes(f.sim.Requests()), "\n"), "POST "+tc.path), writes(f.sim.Requests()))
+			}
+			if len(res.Messages) != 1 {
+				t.Errorf("messages %q", res.Messages)
+			}
+		})
+	}
+}
