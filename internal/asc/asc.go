@@ -309,7 +309,8 @@ func (c *Client) resolve(pathOrURL string) (*url.URL, error) {
 // Idempotent requests (GET, HEAD, PUT, DELETE, OPTIONS) are also retried
 // after 429, 5xx, a timeout or a dropped connection, backing off
 // exponentially (or as Retry-After says), within the WithRetry bounds.
-// POST and PATCH are never retried otherwise. Cancelling req's context
+// POST and PATCH are never retried otherwise, except a PATCH the typed
+// methods mark as setting values (see UpdateBuild). Cancelling req's context
 // stops everything at once.
 func (c *Client) Do(req *http.Request, v any) (*Response, error) {
 	ctx := req.Context()
@@ -322,7 +323,7 @@ func (c *Client) Do(req *http.Request, v any) (*Response, error) {
 		return nil, fmt.Errorf("asc: refusing to send a request to %s: only %s is allowed", redactURL(req.URL), redactURL(c.baseURL))
 	}
 	replayable := req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
-	retryable := replayable && isIdempotent(method)
+	retryable := replayable && (isIdempotent(method) || markedIdempotent(ctx))
 
 	start := c.now()
 	var (

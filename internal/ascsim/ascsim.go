@@ -74,6 +74,7 @@ type Server struct {
 	requests  []Request
 	data      store
 	up        uploadStore // the Build Uploads API's files, parts and processing (uploads.go)
+	tf        tfStore     // TestFlight (testflight.go)
 	hs        *http.Server
 	sessions  map[string]bool // web sessions by myacinfo value: valid or not (olympus.go)
 

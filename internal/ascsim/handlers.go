@@ -12,6 +12,9 @@ func endpointFor(method, path string) (endpoint, bool) {
 	if ep, ok := uploadEndpointFor(method, path); ok {
 		return ep, true
 	}
+	if ep, ok := testFlightEndpointFor(method, path); ok {
+		return ep, true
+	}
 	if method != "GET" {
 		return endpoint{}, false
 	}
@@ -23,12 +26,13 @@ func endpointFor(method, path string) (endpoint, bool) {
 	case "/v1/builds":
 		return endpoint{
 			filters: []string{"app", "id", "version", "expired", "processingState",
-				"preReleaseVersion", "preReleaseVersion.version", "preReleaseVersion.platform"},
+				"preReleaseVersion", "preReleaseVersion.version", "preReleaseVersion.platform",
+				"betaAppReviewSubmission.betaReviewState"},
 			includes: buildIncludes(),
 			serve:    (*call).listBuilds,
 		}, true
 	case "/v1/builds/{id}":
-		return endpoint{includes: buildIncludes(), serve: (*call).getBuild}, true
+		return endpoint{includes: append(buildIncludes(), tfBuildIncludes...), serve: (*call).getBuild}, true
 	case "/v1/preReleaseVersions":
 		return endpoint{filters: []string{"app", "platform", "version"}, includes: []string{"app"}, serve: (*call).listPreReleaseVersions}, true
 	case "/v1/preReleaseVersions/{id}":
@@ -131,7 +135,8 @@ func (c *call) listBuilds() {
 		if c.q.matches("app", b.app.id) && c.q.matches("id", b.id) && c.q.matches("version", b.number) &&
 			c.q.matches("expired", strconv.FormatBool(b.isExpired(c.now))) && c.q.matches("processingState", b.state) &&
 			c.q.matches("preReleaseVersion", b.prv.id) && c.q.matches("preReleaseVersion.version", b.prv.version) &&
-			c.q.matches("preReleaseVersion.platform", b.prv.platform) {
+			c.q.matches("preReleaseVersion.platform", b.prv.platform) &&
+			c.q.matches("betaAppReviewSubmission.betaReviewState", c.s.reviewStateOf(b)) {
 			builds = append(builds, b)
 		}
 	}
@@ -187,6 +192,7 @@ func (c *call) buildResource(b *build, in *included) resource {
 			in.add(c.buildUploadResource(u, nil))
 		}
 	}
+	c.relateBuildTestFlight(&res, b, in) // testflight.go
 	return c.sparse(res)
 }
 

@@ -1,6 +1,7 @@
 package ascsim
 
 import (
+	"encoding/json"
 	"net/http"
 	"time"
 )
@@ -43,7 +44,29 @@ type resourceLinks struct {
 
 type relationship struct {
 	Links *relationshipLinks `json:"links,omitempty"`
-	Data  *linkage           `json:"data,omitempty"`
+	Data  *linkage           `json:"-"`
+	// Many is the data of an included to-many relationship, with Meta its
+	// paging (testflight.go); nil otherwise.
+	Many []linkage   `json:"-"`
+	Meta *pagingMeta `json:"meta,omitempty"`
+}
+
+// MarshalJSON writes data as the to-one linkage or the to-many array,
+// whichever the relationship has.
+func (r relationship) MarshalJSON() ([]byte, error) {
+	type plain struct {
+		Links *relationshipLinks `json:"links,omitempty"`
+		Data  any                `json:"data,omitempty"`
+		Meta  *pagingMeta        `json:"meta,omitempty"`
+	}
+	p := plain{Links: r.Links, Meta: r.Meta}
+	switch {
+	case r.Many != nil:
+		p.Data = r.Many
+	case r.Data != nil:
+		p.Data = r.Data
+	}
+	return json.Marshal(p)
 }
 
 type relationshipLinks struct {

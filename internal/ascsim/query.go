@@ -44,12 +44,13 @@ type call struct {
 
 // query is a request's JSON:API parameters, checked.
 type query struct {
-	filter  map[string][]string        // filter[name] → values
-	fields  map[string]map[string]bool // fields[type] → field names
-	include map[string]bool
-	sort    []string
-	limit   int
-	offset  int
+	filter   map[string][]string        // filter[name] → values
+	relLimit map[string]int             // limit[rel] → the most included linkages of rel
+	fields   map[string]map[string]bool // fields[type] → field names
+	include  map[string]bool
+	sort     []string
+	limit    int
+	offset   int
 }
 
 // parseQuery reads the parameters the schema has already checked and
@@ -58,10 +59,11 @@ type query struct {
 // filters and includes the simulator implements.
 func parseQuery(r *http.Request, ep endpoint, op *openapi3.Operation) (query, []apiError) {
 	q := query{
-		filter:  make(map[string][]string),
-		fields:  make(map[string]map[string]bool),
-		include: make(map[string]bool),
-		limit:   defaultLimit,
+		filter:   make(map[string][]string),
+		fields:   make(map[string]map[string]bool),
+		include:  make(map[string]bool),
+		limit:    defaultLimit,
+		relLimit: make(map[string]int),
 	}
 	var errs []apiError
 	values := r.URL.Query()
@@ -69,13 +71,14 @@ func parseQuery(r *http.Request, ep endpoint, op *openapi3.Operation) (query, []
 		list := splitValues(values[name])
 		switch inner, kind := bracketed(name); kind {
 		case "limit":
-			if inner != "" {
-				break // limit[rel] caps an included to-many relationship; none is simulated
-			}
 			n, err := strconv.Atoi(values.Get(name))
 			maxLimit := maxOf(op, name)
 			if err != nil || n < 1 || n > maxLimit {
-				errs = append(errs, errInvalidParameter(name, fmt.Sprintf("'%s' is not a valid value for the parameter 'limit'. It must be from 1 to %d.", values.Get(name), maxLimit)))
+				errs = append(errs, errInvalidParameter(name, fmt.Sprintf("'%s' is not a valid value for the parameter '%s'. It must be from 1 to %d.", values.Get(name), name, maxLimit)))
+				continue
+			}
+			if inner != "" {
+				q.relLimit[inner] = n // caps an included to-many relationship
 				continue
 			}
 			q.limit = n

@@ -133,7 +133,10 @@ func checkFieldNames(t *testing.T, doc *openapi3.T, res response) {
 		return
 	}
 	schemas := map[string]string{"apps": "App", "builds": "Build", "preReleaseVersions": "PrereleaseVersion", "buildUploads": "BuildUpload",
-		"buildUploadFiles": "BuildUploadFile"}
+		"buildUploadFiles": "BuildUploadFile", "betaGroups": "BetaGroup", "buildBetaDetails": "BuildBetaDetail",
+		"betaBuildLocalizations": "BetaBuildLocalization", "betaAppReviewSubmissions": "BetaAppReviewSubmission",
+		"betaAppLocalizations": "BetaAppLocalization", "betaAppReviewDetails": "BetaAppReviewDetail",
+		"appEncryptionDeclarations": "AppEncryptionDeclaration"}
 	var body struct {
 		Data     json.RawMessage
 		Included []resource

@@ -50,6 +50,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, entry *Request
 	}
 	c := &call{s: s, w: w, r: r, id: pathParams["id"], q: q, base: baseURL(r), now: s.now()}
 	s.settleUploads(c.now)
+	s.settleTestFlight(c.now)
 	ep.serve(c)
 }
 
