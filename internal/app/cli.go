@@ -42,6 +42,7 @@ func commands() []command {
 		{step: config.StepBuildNumber, summary: "print the latest and next build number of an app", groups: api,
 			set: map[string]string{config.InputBuildNumber: "true"}},
 		{step: config.StepUpload, args: "FILE", summary: "upload an .ipa or .pkg and wait as asked", groups: api, arg: config.InputUploadFile},
+		{step: config.StepTestFlight, summary: "distribute a processed build to TestFlight groups, with notes, compliance and review", groups: api},
 		{step: config.StepSession, summary: "check a FASTLANE_SESSION from --file or standard input and print its expiry", extra: sessionFlags},
 	}
 }
@@ -139,9 +140,14 @@ func (c command) run(ctx context.Context, e Env, args []string) int {
 		}
 		return exitFailure
 	}
+	steps := stepNamed(plan(cfg), c.step)
+	if len(steps) == 0 {
+		fmt.Fprintf(e.Stderr, "asc-auth %s: nothing to do with these flags; run \"asc-auth %s -h\"\n", c.step, c.step)
+		return exitUsage
+	}
 	s, err := newState(e, cfg)
 	if err == nil {
-		err = runSteps(ctx, withDeclaredOutputs(term), s, stepNamed(plan(cfg), c.step))
+		err = runSteps(ctx, withDeclaredOutputs(term), s, steps)
 	}
 	if err != nil {
 		fmt.Fprintf(e.Stderr, "asc-auth: %s\n", term.Redact(err.Error()))

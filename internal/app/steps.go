@@ -11,7 +11,8 @@ import (
 	"github.com/asc-auth/action/internal/token"
 )
 
-// A Step is one unit of the action: session, token, build-number, upload.
+// A Step is one unit of the action: session, token, build-number, upload,
+// testflight.
 // Its inputs are declared in internal/config (inputs.go) and checked there;
 // its outputs are declared beside them.
 //
@@ -98,6 +99,9 @@ func plan(cfg config.Config) []Step {
 	}
 	if cfg.Upload != nil {
 		steps = append(steps, &uploadStep{cfg: cfg.Upload})
+	}
+	if cfg.TestFlight != nil {
+		steps = append(steps, &testFlightStep{cfg: cfg.TestFlight})
 	}
 	return steps
 }

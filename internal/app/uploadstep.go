@@ -40,6 +40,7 @@ func (u *uploadStep) Check(ctx context.Context, rt report.Report, s *State) erro
 	if err != nil {
 		return err
 	}
+	s.AppID = app.ID // for the steps after, which check before the upload runs
 	u.plan = upload.Plan{AppID: app.ID, Platform: u.cfg.Platform, ShortVersion: u.cfg.ShortVersion, BuildVersion: u.cfg.BuildVersion, UTI: u.cfg.Info.UTI}
 	u.pre, err = upload.Preflight(ctx, c, u.plan)
 	return err

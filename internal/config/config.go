@@ -84,6 +84,7 @@ type Config struct {
 	BuildNumber *buildnum.Query
 	Session     *Session
 	Upload      *Upload
+	TestFlight  *TestFlight
 }
 
 // Env is where inputs come from: Input returns an input's value with
@@ -105,8 +106,9 @@ func Parse(env Env) (cfg Config, secrets []string, err error) {
 	}
 	cfg.Session = p.session()
 	cfg.Upload = p.upload()
+	cfg.TestFlight = p.testFlight(cfg.Upload)
 	buildNumber := p.boolean(InputBuildNumber, p.get(InputBuildNumber))
-	if cfg.Session == nil || buildNumber || cfg.Upload != nil || p.keyGiven() {
+	if cfg.Session == nil || buildNumber || cfg.Upload != nil || cfg.TestFlight != nil || p.keyGiven() {
 		t := p.token()
 		cfg.Token = &t
 	}

@@ -72,7 +72,7 @@ type Output struct {
 // them.
 func Inputs() []Input {
 	var all []Input
-	for _, part := range [][]Input{tokenInputs(), apiInputs(), buildNumberInputs(), uploadInputs(), sessionInputs()} {
+	for _, part := range [][]Input{tokenInputs(), apiInputs(), buildNumberInputs(), uploadInputs(), testFlightInputs(), sessionInputs()} {
 		all = append(all, part...)
 	}
 	return all
@@ -82,7 +82,7 @@ func Inputs() []Input {
 // lists them.
 func Outputs() []Output {
 	var all []Output
-	for _, part := range [][]Output{tokenOutputs(), buildNumberOutputs(), uploadOutputs(), sessionOutputs()} {
+	for _, part := range [][]Output{tokenOutputs(), buildNumberOutputs(), uploadOutputs(), testFlightOutputs(), sessionOutputs()} {
 		all = append(all, part...)
 	}
 	return all
@@ -161,12 +161,12 @@ func buildNumberInputs() []Input {
 	return []Input{
 		{Name: InputBuildNumber, Steps: []string{StepBuildNumber}, Bool: true, Default: "false", ActionOnly: true,
 			Description: "Run the build-number step: find the highest build number App Store Connect has for the app (builds and in-flight uploads) and the next one."},
-		{Name: InputApp, Steps: []string{StepBuildNumber, StepUpload},
+		{Name: InputApp, Steps: []string{StepBuildNumber, StepUpload, StepTestFlight},
 			Description: "The app's bundle ID (com.example.app) or numeric App Store Connect ID."},
-		{Name: InputPlatform, Steps: []string{StepBuildNumber, StepUpload},
+		{Name: InputPlatform, Steps: []string{StepBuildNumber, StepUpload, StepTestFlight},
 			Description: "IOS, MAC_OS, TV_OS or VISION_OS. The build-number step defaults to IOS; the upload step reads it from the file."},
-		{Name: InputVersion, Steps: []string{StepBuildNumber, StepUpload},
-			Description: "The marketing version (CFBundleShortVersionString): the build-number step counts only its builds; the upload step takes it from the file unless a .pkg does not say it."},
+		{Name: InputVersion, Steps: []string{StepBuildNumber, StepUpload, StepTestFlight},
+			Description: "The marketing version (CFBundleShortVersionString): the build-number step counts only its builds; the upload step takes it from the file unless a .pkg does not say it; the testflight step finds an existing build by it."},
 		{Name: InputInitialBuildNumber, Steps: []string{StepBuildNumber}, Default: "1",
 			Description: "The build number to use when the app has none yet."},
 	}
@@ -203,7 +203,7 @@ func uploadOutputs() []Output {
 	up := []string{StepUpload}
 	return []Output{
 		{Name: "build-upload-id", Steps: up, Description: "The build upload's ID."},
-		{Name: "build-id", Steps: up, Description: "The build's ID, once App Store Connect has made it."},
+		{Name: "build-id", Steps: []string{StepUpload, StepTestFlight}, Description: "The build's ID, once App Store Connect has made it."},
 		{Name: "upload-state", Steps: up, Description: "AWAITING_UPLOAD, PROCESSING, COMPLETE or FAILED."},
 		{Name: "processing-state", Steps: up, Description: "The build's processing state (PROCESSING, VALID, INVALID, FAILED), when waited for."},
 		{Name: "bundle-id", Steps: up, Description: "The uploaded app's bundle ID."},

@@ -22,18 +22,31 @@ const (
 	BundleID = "com.example.asc-auth-demo"
 )
 
+// The demo app's beta groups.
+const (
+	GroupEveryone = "Everyone at Example" // internal, with access to all builds
+	GroupQA       = "QA"                  // internal, builds added by hand
+	GroupPublic   = "Public Beta"         // external: needs Beta App Review
+)
+
 // StartSimulator starts the local App Store Connect simulator on a free
 // loopback port, trusting the bundled demo key, with a sample app whose
 // builds show why build numbers are compared as numbers (10 after 9) and
-// why in-flight uploads count (13 is still processing).
-func StartSimulator(demoKey []byte, now func() time.Time, listen string) (*ascsim.Server, string, error) {
+// why in-flight uploads count (13 is still processing), and whose
+// TestFlight has three kinds of group and complete test information. opts
+// come after the demo's own (a request log, say).
+func StartSimulator(demoKey []byte, now func() time.Time, listen string, opts ...ascsim.Option) (*ascsim.Server, string, error) {
 	k, err := keys.Parse(string(demoKey))
 	if err != nil {
 		return nil, "", fmt.Errorf("the bundled demo key: %w", err)
 	}
 	// Small parts and short processing make the demo's upload show its
 	// parallel parts and its states in a couple of seconds.
-	sim, err := ascsim.New(ascsim.WithClock(now), ascsim.WithPartSize(1<<20), ascsim.WithProcessing(time.Second, time.Second))
+	// TestFlight's lags (the beta detail after processing, the default
+	// locale's notes, re-processing after export compliance) are seconds
+	// here, minutes at Apple.
+	sim, err := ascsim.New(append([]ascsim.Option{ascsim.WithClock(now), ascsim.WithPartSize(1 << 20),
+		ascsim.WithProcessing(time.Second, time.Second), ascsim.WithTestFlight(time.Second, 2*time.Second, time.Second)}, opts...)...)
 	if err != nil {
 		return nil, "", err
 	}
@@ -47,6 +60,11 @@ func StartSimulator(demoKey []byte, now func() time.Time, listen string) (*ascsi
 		sim.AddBuild(app, "IOS", b.version, b.number, b.state, now().Add(-time.Duration(10-i)*day))
 	}
 	sim.AddBuildUpload(app, "IOS", "1.1", "13", "PROCESSING")
+	sim.AddBetaGroup(app, GroupEveryone, true, true)
+	sim.AddBetaGroup(app, GroupQA, true, false)
+	sim.AddBetaGroup(app, GroupPublic, false, false)
+	sim.AddBetaAppLocalization(app, "en-US", "The asc-auth demo app.", "beta@example.com")
+	sim.SetBetaReviewContact(app, ascsim.BetaReviewContact{FirstName: "Ada", LastName: "Example", Phone: "+1 555 0100", Email: "review@example.com"})
 	url, err := sim.Start(listen)
 	if err != nil {
 		return nil, "", err

@@ -86,6 +86,15 @@ func runDemo(ctx context.Context, e app.Env, demoKey []byte) int {
 		"INPUT_API-BASE-URL":        apiURL,
 		"INPUT_UPLOAD-FILE":         ipa,
 		"INPUT_WAIT-FOR-PROCESSING": "2m",
+		// The runner passes every declared default; these matter here.
+		"INPUT_SUBMIT-BETA-REVIEW":         "auto",
+		"INPUT_EXPIRE-BUILD-IN-REVIEW":     "false",
+		"INPUT_DISTRIBUTION-TIMEOUT":       "15m",
+		"INPUT_TESTFLIGHT-GROUPS":          demo.GroupEveryone + "\n" + demo.GroupQA + "\n" + demo.GroupPublic,
+		"INPUT_WHAT-TO-TEST":               "Try the new sign-in screen.",
+		"INPUT_WHAT-TO-TEST-LOCALIZED":     `{"de-DE": "Bitte den neuen Anmeldebildschirm testen."}`,
+		"INPUT_USES-NON-EXEMPT-ENCRYPTION": "false",
+		"INPUT_NOTIFY-TESTERS":             "true",
 	}
 	var log bytes.Buffer
 	step := e
@@ -96,7 +105,7 @@ func runDemo(ctx context.Context, e app.Env, demoKey []byte) int {
 
 	var masker runnersim.Masker
 	w := e.Stdout
-	fmt.Fprintf(w, "asc-auth demo: the token, build-number and upload steps on the bundled test key (testdata/AuthKey_%s.p8)\n", demo.KeyID)
+	fmt.Fprintf(w, "asc-auth demo: the token, build-number, upload and testflight steps on the bundled test key (testdata/AuthKey_%s.p8)\n", demo.KeyID)
 	fmt.Fprintf(w, "against the local App Store Connect simulator at %s\n", apiURL)
 	fmt.Fprintln(w, "\n== Step log, as the runner shows it ==")
 	for line := range strings.Lines(log.String()) {

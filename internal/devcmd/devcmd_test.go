@@ -2,9 +2,12 @@ package devcmd
 
 import (
 	"context"
+	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -49,6 +52,61 @@ func TestSimulatorCLI(t *testing.T) {
 	}
 }
 
+// TestSimulatorLogsRequests starts the simulator command, sends it a
+// request it must refuse, and reads the log line for it.
+func TestSimulatorLogsRequests(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	stdout, stderr := newSyncBuffer(), newSyncBuffer()
+	done := make(chan int)
+	go func() {
+		done <- app.Main(ctx, app.Env{Args: []string{"simulator"}, Getenv: func(string) string { return "" },
+			Stdout: stdout, Stderr: stderr, Now: time.Now, Extra: Commands(demoKey(t))})
+	}()
+	var url string
+	for url == "" {
+		select {
+		case code := <-done:
+			t.Fatalf("the simulator stopped: exit %d, %s", code, stderr)
+		case <-time.After(10 * time.Millisecond):
+		}
+		if m := regexp.MustCompile(`at (http://\S+)`).FindStringSubmatch(stdout.String()); m != nil {
+			url = m[1]
+		}
+	}
+	resp, err := http.Get(url + "/v1/apps?filter[colour]=red")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	cancel()
+	<-done
+	if !strings.Contains(stderr.String(), "GET /v1/apps?filter[colour]=red 401") {
+		t.Errorf("the simulator's log lacks the request:\n%s", stderr)
+	}
+}
+
+// syncBuffer is a strings.Builder safe for a writer and a reader at once.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func newSyncBuffer() *syncBuffer { return &syncBuffer{} }
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
 func TestBuildNumberCLI(t *testing.T) {
 	t.Parallel()
 	_, url := testSimulator(t, func() time.Time { return fixedNow })
@@ -72,7 +130,8 @@ func TestDemoCLI(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
 	for _, want := range []string{"token=***", "APP_STORE_CONNECT_API_KEY_KEY=***", "### App Store Connect token", `"kid": "DEMOKEY001"`,
-		"next-build-number=14", "upload-state=COMPLETE", "processing-state=VALID", "### Upload"} {
+		"next-build-number=14", "upload-state=COMPLETE", "processing-state=VALID", "### Upload",
+		"### TestFlight", `"result":"skipped-automatic"`, `"name":"Public Beta"`, "beta-review-state=WAITING_FOR_REVIEW", "what-to-test-locales=de-DE,en-US"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, out)
 		}
