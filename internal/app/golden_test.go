@@ -29,11 +29,14 @@ var variable = []struct {
 	{regexp.MustCompile(`\b\d+(\.\d+)? ?MB/s`), "<rate>"},
 	{regexp.MustCompile(`\b\d+(\.\d+)?(ns|µs|ms|s)\b`), "<duration>"},
 	{regexp.MustCompile(`\(\d+ retried\)`), "(<n> retried)"},
+	{regexp.MustCompile(`\d+ requests after processing`), "<n> requests after processing"},
+	{regexp.MustCompile(`in preflight, \d+ after`), "in preflight, <n> after"},
 }
 
 // progress matches the upload's progress lines, which come every few
-// seconds of a live clock.
-var progress = regexp.MustCompile(`(?m)^ *\d+%  .*\n`)
+// seconds of a live clock, and the states a wait saw on its way: how many
+// of those a poll catches depends on the machine's load, not the wording.
+var progress = regexp.MustCompile(`(?m)^( *\d+%  .*|build( upload)? \S+: (processing .*|[A-Z_]+))\n`)
 
 func normalise(s string) string {
 	s = progress.ReplaceAllString(s, "")
@@ -75,6 +78,12 @@ func TestGolden(t *testing.T) {
 				t.Fatal(err)
 			}
 			return map[string]string{"upload-file": path, "wait-for-processing": "1m", "api-base-url": url}
+		}},
+		{name: "testflight", now: time.Now, inputs: func(t *testing.T, url string) map[string]string {
+			return map[string]string{"api-base-url": url, "app": demo.BundleID, "version": "1.1", "testflight-build-number": "11",
+				"testflight-groups": demo.GroupEveryone + "\n" + demo.GroupQA + "\n" + demo.GroupPublic,
+				"what-to-test": "Sign-in", "uses-non-exempt-encryption": "false", "notify-testers": "true",
+				"submit-beta-review": "auto", "distribution-timeout": "1m", "expire-build-in-review": "false"}
 		}},
 		{name: "session", now: func() time.Time { return sessionNow }, inputs: func(t *testing.T, url string) map[string]string {
 			return map[string]string{"session": valid, "session-base-url": url, "private-key": ""}
