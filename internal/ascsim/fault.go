@@ -46,6 +46,11 @@ const (
 	// FaultNextSelfFragment makes a page link to itself with a #fragment
 	// added.
 	FaultNextSelfFragment
+
+	// FaultEchoCredentials answers 401 with an error whose detail quotes
+	// the request's Authorization and Cookie headers, as some proxies and
+	// gateways do: a client must never print what it is sent back.
+	FaultEchoCredentials
 )
 
 func (k FaultKind) String() string {
@@ -68,6 +73,8 @@ func (k FaultKind) String() string {
 		return "next link to itself, reordered"
 	case FaultNextSelfFragment:
 		return "next link to itself with a fragment"
+	case FaultEchoCredentials:
+		return "credentials echoed"
 	}
 	return "FaultKind(" + strconv.Itoa(int(k)) + ")"
 }
@@ -180,6 +187,10 @@ func (s *Server) applyFaults(w http.ResponseWriter, r *http.Request, entry *Requ
 			writeErrors(w, errUnexpected())
 		case FaultExpiredToken:
 			writeErrors(w, errNotAuthorized())
+		case FaultEchoCredentials:
+			e := errNotAuthorized()
+			e.Detail = "gateway refused Authorization: " + r.Header.Get("Authorization") + "; Cookie: " + r.Header.Get("Cookie")
+			writeErrors(w, e)
 		case FaultReset:
 			resetConnection(w)
 		default:

@@ -34,7 +34,7 @@ type Set struct {
 func (s *Set) Add(values ...string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, v := range values {
+	for _, v := range Forms(values...) {
 		s.addOne(v)
 		if strings.ContainsAny(v, "\r\n") {
 			for line := range strings.Lines(v) {
@@ -42,6 +42,34 @@ func (s *Set) Add(values ...string) {
 			}
 		}
 	}
+}
+
+// Forms returns values and the parts of them that must be hidden on their
+// own: each segment of a JSON Web Token, since an echo cut short still
+// carries its payload, which decodes to the key ID and issuer ID.
+func Forms(values ...string) []string {
+	var out []string
+	for _, v := range values {
+		out = append(out, v)
+		if parts := strings.Split(v, "."); len(parts) == 3 && isJWT(parts) {
+			out = append(out, parts...)
+		}
+	}
+	return out
+}
+
+// isJWT reports whether parts look like a compact JWS: three non-empty
+// base64url segments, the first an encoded JSON object ("eyJ").
+func isJWT(parts []string) bool {
+	if !strings.HasPrefix(parts[0], "eyJ") {
+		return false
+	}
+	for _, p := range parts {
+		if p == "" || strings.Trim(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") != "" {
+			return false
+		}
+	}
+	return true
 }
 
 func (s *Set) addOne(v string) {

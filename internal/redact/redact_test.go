@@ -19,6 +19,8 @@ func TestRedact(t *testing.T) {
 		{"multi-line by line", []string{"line-one\n  line-two  \n"}, "got line-two here", "got *** here"},
 		{"blank ignored", []string{"", "  ", "\n"}, "a b", "a b"},
 		{"too short to be a secret", []string{"y", "abcde"}, "key abcde", "key abcde"},
+		{"a token cut short keeps its payload hidden", []string{"eyJhbGciOiJFUzI1NiJ9.eyJpc3MiOiI2OWE2In0.c2lnbmF0dXJl"},
+			"bad token eyJhbGciOiJFUzI1NiJ9.eyJpc3MiOiI2OWE2In0.c2ln...", "bad token ***.***.c2ln..."},
 		{"whole multi-line value", []string{"line-1\nline-2"}, "x line-1\nline-2 y", "x *** y"},
 	}
 	for _, tc := range tests {
