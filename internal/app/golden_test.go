@@ -82,7 +82,7 @@ func TestGolden(t *testing.T) {
 		{name: "testflight", now: time.Now, inputs: func(t *testing.T, url string) map[string]string {
 			return map[string]string{"api-base-url": url, "app": demo.BundleID, "version": "1.1", "testflight-build-number": "11",
 				"testflight-groups": demo.GroupEveryone + "\n" + demo.GroupQA + "\n" + demo.GroupPublic,
-				"what-to-test": "Sign-in", "uses-non-exempt-encryption": "false", "notify-testers": "true",
+				"what-to-test":      "Sign-in", "uses-non-exempt-encryption": "false", "notify-testers": "true",
 				"submit-beta-review": "auto", "distribution-timeout": "1m", "expire-build-in-review": "false"}
 		}},
 		{name: "session", now: func() time.Time { return sessionNow }, inputs: func(t *testing.T, url string) map[string]string {
