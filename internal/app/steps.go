@@ -101,7 +101,7 @@ func plan(cfg config.Config) []Step {
 		steps = append(steps, &uploadStep{cfg: cfg.Upload})
 	}
 	if cfg.TestFlight != nil {
-		steps = append(steps, &testFlightStep{cfg: cfg.TestFlight})
+		steps = append(steps, &testFlightStep{cfg: cfg.TestFlight, dryRun: cfg.Upload != nil && cfg.Upload.DryRun})
 	}
 	return steps
 }

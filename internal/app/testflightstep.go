@@ -18,6 +18,7 @@ import (
 // names before any step changes anything, the upload included.
 type testFlightStep struct {
 	cfg      *config.TestFlight
+	dryRun   bool                // the upload's dry run: check, change nothing
 	resolved testflight.Resolved // by Check
 }
 
@@ -74,6 +75,10 @@ func preflightLine(res testflight.Resolved) string {
 }
 
 func (t *testFlightStep) Run(ctx context.Context, r report.Report, s *State) error {
+	if t.dryRun {
+		r.Infof("Dry run: the TestFlight plan checks out; nothing was changed.")
+		return nil
+	}
 	resolved := t.resolved
 	if s.BuildID != "" {
 		resolved.BuildID = s.BuildID

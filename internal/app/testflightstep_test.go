@@ -56,6 +56,15 @@ func TestActionTestFlight(t *testing.T) {
 			wantError: "input what-to-test: contain emoji",
 		},
 		{
+			name:   "a dry run checks the groups and changes nothing",
+			inputs: map[string]string{"testflight-groups": "QA", "dry-run": "true"},
+			check: func(t *testing.T, out map[string]string) {
+				if _, ok := out["beta-groups"]; ok {
+					t.Errorf("a dry run set testflight outputs: %v", out)
+				}
+			},
+		},
+		{
 			name:      "missing export compliance without the input",
 			inputs:    map[string]string{"testflight-groups": "QA"},
 			wantCode:  exitFailure,
