@@ -3,6 +3,7 @@ package config
 import (
 	"regexp"
 	"strconv"
+	"sync"
 
 	"github.com/asc-auth/action/internal/session"
 )
@@ -25,7 +26,9 @@ const defaultWarnDays = 7
 
 // appSpecificPassword is the form Apple shows: four groups of four
 // lower-case letters.
-var appSpecificPassword = regexp.MustCompile(`^[a-z]{4}-[a-z]{4}-[a-z]{4}-[a-z]{4}$`)
+var appSpecificPassword = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^[a-z]{4}-[a-z]{4}-[a-z]{4}-[a-z]{4}$`)
+})
 
 // Session is the checked configuration of the session step: an Apple ID
 // session, an app-specific password, or both.
@@ -62,7 +65,7 @@ func (p *parser) session() *Session {
 		}
 		cfg.Parsed = s
 	}
-	if asp != "" && !appSpecificPassword.MatchString(asp) {
+	if asp != "" && !appSpecificPassword().MatchString(asp) {
 		p.fail(InputAppSpecificPassword, "is not an app-specific password (xxxx-xxxx-xxxx-xxxx, lower-case letters)",
 			"generate one at account.apple.com > Sign-In and Security > App-Specific Passwords")
 	}

@@ -3,6 +3,7 @@ package session
 import (
 	"regexp"
 	"strconv"
+	"sync"
 	"time"
 )
 
@@ -10,10 +11,13 @@ import (
 // "2026-11-22 09:42:18.549512137 +00:00" for a local time, "... Z" for a
 // UTC one. It also takes what Psych's own reader takes: a T instead of the
 // space (so RFC 3339), any number of fraction digits or none, an offset as
-// +01:00, +0100 or +01, or none at all (UTC).
-var rubyTime = regexp.MustCompile(`^([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})(?:[Tt]|[ \t]+)` +
-	`([0-9]{1,2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]*))?` +
-	`(?:[ \t]*(Z|z|[-+][0-9]{1,2}(?::?[0-9]{2})?))?$`)
+// +01:00, +0100 or +01, or none at all (UTC). It is compiled on first use,
+// not at every start of the program (most runs read no session).
+var rubyTime = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})(?:[Tt]|[ \t]+)` +
+		`([0-9]{1,2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]*))?` +
+		`(?:[ \t]*(Z|z|[-+][0-9]{1,2}(?::?[0-9]{2})?))?$`)
+})
 
 // maxTimeLen is longer than any time Psych writes; a longer value is not
 // a time, however many fraction digits it claims.
@@ -25,7 +29,7 @@ func parseRubyTime(s string) (time.Time, bool) {
 	if len(s) > maxTimeLen {
 		return time.Time{}, false
 	}
-	m := rubyTime.FindStringSubmatch(s)
+	m := rubyTime().FindStringSubmatch(s)
 	if m == nil {
 		return time.Time{}, false
 	}

@@ -23,6 +23,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 
@@ -538,7 +539,7 @@ func flag(n *yaml.Node) (bool, bool) {
 }
 
 // digits is HTTP::Cookie#max_age='s rule for a string.
-var digits = regexp.MustCompile(`^-?[0-9]+$`)
+var digits = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^-?[0-9]+$`) })
 
 // maxAge reads a whole number of seconds, written as YAML writes integers
 // or, as HTTP::Cookie also accepts, as a string of digits.
@@ -548,7 +549,7 @@ func maxAge(n *yaml.Node) (int64, bool) {
 		v, err := strconv.ParseInt(n.Value, 0, 64)
 		return v, err == nil
 	case "!!str":
-		if !digits.MatchString(n.Value) {
+		if !digits().MatchString(n.Value) {
 			return 0, false
 		}
 		v, err := strconv.ParseInt(n.Value, 10, 64)

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -21,7 +22,7 @@ const MaxNotesLength = 4000
 
 // localePattern is the form of a locale code: a two- or three-letter
 // language and optional subtags (en, en-US, zh-Hans, es-419).
-var localePattern = regexp.MustCompile(`^[a-zA-Z]{2,3}(-[a-zA-Z0-9]+)*$`)
+var localePattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-zA-Z]{2,3}(-[a-zA-Z0-9]+)*$`) })
 
 // ParseGroups splits a list of beta groups, one a line or comma-separated
 // (or both), into its entries: each trimmed, empty ones dropped, repeats
@@ -99,7 +100,7 @@ func ParseLocalizedNotes(js string) (map[string]string, error) {
 
 // checkLocale accepts "" (the primary locale) or a locale code.
 func checkLocale(locale string) error {
-	if locale == "" || localePattern.MatchString(locale) {
+	if locale == "" || localePattern().MatchString(locale) {
 		return nil
 	}
 	return fmt.Errorf("testflight: %q is not a locale code such as en-US", locale)
