@@ -3,13 +3,10 @@ package upload
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -20,6 +17,7 @@ import (
 	"time"
 
 	"github.com/asc-auth/action/internal/asc"
+	"github.com/asc-auth/action/internal/httpx"
 )
 
 // part is one upload operation, checked.
@@ -49,7 +47,7 @@ func planParts(ops []asc.DeliveryFileUploadOperation, size int64) ([]part, error
 		}
 		u, err := url.Parse(op.URL)
 		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			errs = append(errs, fmt.Errorf("%s: %q is not an http(s) URL", what, redactString(op.URL)))
+			errs = append(errs, fmt.Errorf("%s: %q is not an http(s) URL", what, httpx.RedactURLString(op.URL)))
 			continue
 		}
 		method := strings.ToUpper(strings.TrimSpace(op.Method))
@@ -64,7 +62,7 @@ func planParts(ops []asc.DeliveryFileUploadOperation, size int64) ([]part, error
 				errs = append(errs, fmt.Errorf("%s: header Content-Length %s differs from its length %d", what, h.Value, op.Length))
 			}
 		}
-		parts = append(parts, part{op: op, method: method, url: u, where: redact(u)})
+		parts = append(parts, part{op: op, method: method, url: u, where: httpx.RedactURL(u)})
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
@@ -170,9 +168,9 @@ func (r *run) sendPart(ctx context.Context, p part, prog *progress, retries *ato
 				Err: res.err,
 			}
 		}
-		d := asc.Backoff(attempt, pol.Base, pol.Max, r.o.Rand)
+		d := httpx.Backoff(attempt, pol.Base, pol.Max, r.o.Rand)
 		if res.after > 0 {
-			d = min(res.after, maxRetryAfter)
+			d = min(res.after, httpx.MaxRetryAfter)
 		}
 		retries.Add(1)
 		r.logf("part %d of %d (offset %d, length %d): %v; attempt %d of %d in %s",
@@ -212,7 +210,7 @@ func (r *run) attemptPart(ctx context.Context, p part, prog *progress) attempt {
 	}
 	req, err := http.NewRequestWithContext(actx, p.method, p.url.String(), body)
 	if err != nil {
-		return attempt{err: fmt.Errorf("%s %s: %s", p.method, p.where, scrub(err.Error(), p.url))}
+		return attempt{err: fmt.Errorf("%s %s: %s", p.method, p.where, httpx.Scrub(err.Error(), p.url))}
 	}
 	req.ContentLength = p.op.Length
 	for _, h := range p.op.RequestHeaders {
@@ -229,10 +227,10 @@ func (r *run) attemptPart(ctx context.Context, p part, prog *progress) attempt {
 	if err != nil {
 		sent, short := body.finish()
 		prog.add(-sent)
-		err = unwrapURLError(err)
+		err = httpx.UnwrapURLError(err)
 		fail := func(retry bool, format string, args ...any) attempt {
 			msg := fmt.Sprintf(format, args...)
-			return attempt{retry: retry, err: fmt.Errorf("%s %s: %s", p.method, p.where, scrub(msg, p.url))}
+			return attempt{retry: retry, err: fmt.Errorf("%s %s: %s", p.method, p.where, httpx.Scrub(msg, p.url))}
 		}
 		switch {
 		case ctx.Err() != nil:
@@ -241,7 +239,7 @@ func (r *run) attemptPart(ctx context.Context, p part, prog *progress) attempt {
 			return fail(true, "no progress for %s (%d of %d bytes read)", stall, sent, p.op.Length)
 		case short:
 			return fail(false, "the file ended after %d of the part's %d bytes: was it changed during the upload?", sent, p.op.Length)
-		case permanentNetError(err):
+		case httpx.Permanent(err):
 			return fail(false, "%v", err)
 		}
 		return fail(true, "%v", err)
@@ -262,11 +260,11 @@ func (r *run) attemptPart(ctx context.Context, p part, prog *progress) attempt {
 		return attempt{status: resp.StatusCode}
 	}
 	prog.add(-sent)
-	a := attempt{status: resp.StatusCode, err: fmt.Errorf("%s %s: %s%s", p.method, p.where, resp.Status, scrub(detail, p.url))}
+	a := attempt{status: resp.StatusCode, err: fmt.Errorf("%s %s: %s%s", p.method, p.where, resp.Status, httpx.Scrub(detail, p.url))}
 	switch code := resp.StatusCode; {
 	case code == http.StatusRequestTimeout, code == http.StatusTooManyRequests, code >= 500:
 		a.retry = true
-		if d, ok := asc.RetryAfter(resp.Header.Get("Retry-After"), r.o.Now()); ok {
+		if d, ok := httpx.RetryAfter(resp.Header.Get("Retry-After"), r.o.Now()); ok {
 			a.after = d
 		}
 	}
@@ -351,55 +349,4 @@ func errorDetail(body io.Reader) string {
 		s = s[:200] + "…"
 	}
 	return " (" + s + ")"
-}
-
-// permanentNetError reports transport failures that another attempt cannot
-// fix: a certificate that does not verify, or a host name that does not
-// exist.
-func permanentNetError(err error) bool {
-	var cv *tls.CertificateVerificationError
-	var ua x509.UnknownAuthorityError
-	var he x509.HostnameError
-	var ci x509.CertificateInvalidError
-	var dns *net.DNSError
-	return errors.As(err, &cv) || errors.As(err, &ua) || errors.As(err, &he) || errors.As(err, &ci) ||
-		(errors.As(err, &dns) && dns.IsNotFound)
-}
-
-// unwrapURLError drops net/http's *url.Error, whose message holds the full
-// URL, query included.
-func unwrapURLError(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err
-	}
-	return err
-}
-
-// redact is u without its query, fragment and user information.
-func redact(u *url.URL) string {
-	r := url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path, RawPath: u.RawPath}
-	return r.String()
-}
-
-// redactString is redact for a string that may not parse.
-func redactString(s string) string {
-	if u, err := url.Parse(s); err == nil {
-		return redact(u)
-	}
-	if i := strings.IndexAny(s, "?#@"); i >= 0 {
-		s = s[:i]
-	}
-	return s
-}
-
-// scrub removes u's query from msg, wherever an error might have quoted it.
-func scrub(msg string, u *url.URL) string {
-	if u.RawQuery != "" {
-		msg = strings.ReplaceAll(msg, u.RawQuery, "[redacted]")
-		if q, err := url.QueryUnescape(u.RawQuery); err == nil && q != "" {
-			msg = strings.ReplaceAll(msg, q, "[redacted]")
-		}
-	}
-	return msg
 }

@@ -45,6 +45,7 @@ import (
 
 	"github.com/asc-auth/action/internal/asc"
 	"github.com/asc-auth/action/internal/buildnum"
+	"github.com/asc-auth/action/internal/httpx"
 )
 
 const (
@@ -90,9 +91,6 @@ const (
 	// createBackoffBase is the first 429 backoff when Apple gives no
 	// Retry-After.
 	createBackoffBase = 2 * time.Second
-	// maxRetryAfter is the longest Retry-After honoured; a longer one (the
-	// hourly allowance is spent) ends the upload rather than stall the job.
-	maxRetryAfter = 2 * time.Minute
 	// cleanupTimeout bounds the deletion of an abandoned build upload,
 	// which runs even after ctx is cancelled.
 	cleanupTimeout = 30 * time.Second
@@ -527,7 +525,7 @@ type hashResult struct {
 // buffer, checking ctx between reads.
 func md5File(ctx context.Context, src Source) (string, error) {
 	h := md5.New()
-	n, err := io.CopyBuffer(h, &ctxReader{ctx: ctx, r: io.NewSectionReader(src.File, 0, src.Size)}, make([]byte, 256<<10))
+	n, err := io.CopyBuffer(h, httpx.ContextReader(ctx, io.NewSectionReader(src.File, 0, src.Size)), make([]byte, 256<<10))
 	switch {
 	case err != nil:
 		return "", fmt.Errorf("upload: hashing %s: %w", src.Name, err)
@@ -535,19 +533,6 @@ func md5File(ctx context.Context, src Source) (string, error) {
 		return "", fmt.Errorf("upload: hashing %s: the file has %d bytes, not %d: was it changed during the upload?", src.Name, n, src.Size)
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
-}
-
-// ctxReader stops reading once ctx is done.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c *ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }
 
 // abandon deletes the build upload, which was never committed, so that its
@@ -579,10 +564,10 @@ func retry429[T any](ctx context.Context, r *run, what string, call func() (T, e
 		if err == nil || !errors.Is(err, asc.ErrRateLimited) || attempt >= createAttempts {
 			return v, err
 		}
-		d := asc.Backoff(attempt, createBackoffBase, defaultBackoffMax, r.o.Rand)
+		d := httpx.Backoff(attempt, createBackoffBase, defaultBackoffMax, r.o.Rand)
 		if ra, ok := errors.AsType[*asc.RetryAfterError](err); ok {
-			if ra.RetryAfter > maxRetryAfter {
-				return v, fmt.Errorf("upload: App Store Connect asks to wait %s before the next request, longer than %s: %w", ra.RetryAfter, maxRetryAfter, err)
+			if ra.RetryAfter > httpx.MaxRetryAfter {
+				return v, fmt.Errorf("upload: App Store Connect asks to wait %s before the next request, longer than %s: %w", ra.RetryAfter, httpx.MaxRetryAfter, err)
 			}
 			d = ra.RetryAfter
 		}
