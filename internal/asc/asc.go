@@ -192,7 +192,7 @@ func NewClient(tokens TokenSource, opts ...Option) *Client {
 		userAgent:      DefaultUserAgent,
 		tokens:         tokens,
 		now:            time.Now,
-		sleep:          Sleep,
+		sleep:          httpx.Sleep,
 		rand:           rand.Float64,
 		warn:           func(string) {},
 		maxAttempts:    DefaultMaxAttempts,
@@ -502,22 +502,6 @@ func isIdempotent(method string) bool {
 		return true
 	}
 	return false
-}
-
-// Sleep waits for d or until ctx is done, whichever comes first; it is
-// the default of WithSleep, and other packages' waits use it too.
-func Sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 func parseBaseURL(base string) (*url.URL, error) {

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/asc-auth/action/internal/transfer"
 )
 
 // BenchmarkUpload measures Run on loopback against the fake App Store
@@ -51,7 +53,7 @@ func BenchmarkUpload(b *testing.B) {
 	b.Run(fmt.Sprintf("parallel/size=%s/part=%s/conc=%d", human(size), human(partSize), conc), func(b *testing.B) {
 		f := newFake(b, size, partSize, nil)
 		c := f.client()
-		opts := Options{Concurrency: conc, PollInterval: 1, PartHTTPClient: NewPartClient(conc)} // the fake is COMPLETE at the second poll
+		opts := Options{Concurrency: conc, PollInterval: 1, PartHTTPClient: transfer.NewClient(conc)} // the fake is COMPLETE at the second poll
 		var sending time.Duration
 		for b.Loop() {
 			f.reset()

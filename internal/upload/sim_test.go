@@ -32,6 +32,7 @@ import (
 	"github.com/asc-auth/action/internal/bundle/bundletest"
 	"github.com/asc-auth/action/internal/clocktest"
 	"github.com/asc-auth/action/internal/token"
+	"github.com/asc-auth/action/internal/transfer"
 	"github.com/asc-auth/action/internal/upload"
 )
 
@@ -137,7 +138,7 @@ func (f *simFixture) Tokens() int {
 // counts any Authorization header: presigned URLs must never see the API
 // token.
 func (f *simFixture) options() upload.Options {
-	pc := upload.NewPartClient(upload.DefaultConcurrency)
+	pc := transfer.NewClient(upload.DefaultConcurrency)
 	next := pc.Transport
 	f.t.Cleanup(pc.CloseIdleConnections)
 	pc.Transport = roundTripper(func(r *http.Request) (*http.Response, error) {

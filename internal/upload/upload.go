@@ -16,8 +16,9 @@
 // Preflight checks beforehand, reading only, that the app exists and that
 // the version and build number are free.
 //
-// Memory does not grow with the file: no part is ever held in memory, only
-// the HTTP stack's buffers per connection and one hashing buffer. The MD5
+// The parts are sent by package transfer. Memory does not grow with the
+// file: no part is ever held in memory, only the HTTP stack's buffers per
+// connection and one hashing buffer. The MD5
 // is computed by a separate sequential pass over the file that runs while
 // the parts are sent (MD5 needs the bytes in order, the parts go out of
 // order, and hashing retried attempts would be wrong).
@@ -46,23 +47,22 @@ import (
 	"github.com/asc-auth/action/internal/asc"
 	"github.com/asc-auth/action/internal/buildnum"
 	"github.com/asc-auth/action/internal/httpx"
+	"github.com/asc-auth/action/internal/transfer"
 )
 
 const (
-	// DefaultConcurrency is how many parts are sent at once by default:
-	// enough to fill a CI runner's uplink without one slow part holding
-	// the rest back. MaxConcurrency bounds Options.Concurrency.
-	DefaultConcurrency = 4
+	// DefaultConcurrency is how many parts are sent at once by default
+	// (see package transfer). MaxConcurrency bounds Options.Concurrency.
+	DefaultConcurrency = transfer.DefaultConcurrency
 	MaxConcurrency     = 16
 
 	// DefaultPartAttempts is how many times a part is sent before its last
 	// failure ends the upload.
-	DefaultPartAttempts = 5
+	DefaultPartAttempts = transfer.DefaultAttempts
 
-	// DefaultStallTimeout abandons (and retries) a part attempt that has
-	// read nothing from the file for this long, or has sent it all and got
-	// no answer. A slow part that keeps moving is never cut off.
-	DefaultStallTimeout = 2 * time.Minute
+	// DefaultStallTimeout abandons (and retries) a part attempt that makes
+	// no progress (see package transfer).
+	DefaultStallTimeout = transfer.DefaultStallTimeout
 
 	// DefaultPollInterval is the pause between two reads of the build
 	// upload's or the build's state. Processing takes minutes; 15 s costs
@@ -75,22 +75,16 @@ const (
 	DefaultWaitForUpload = 30 * time.Minute
 )
 
-// Backoff between part attempts: "full jitter", a uniformly random delay
-// between zero and min(Max, Base·2^(n−1)) before retry n.
-const (
-	defaultBackoffBase = time.Second
-	defaultBackoffMax  = 30 * time.Second
-)
-
 const (
 	// createAttempts is how many times a create or commit call is sent
 	// when App Store Connect answers 429, which means it did not process
 	// the request, so sending it again cannot create a duplicate. Other
 	// failures of these calls are never retried.
 	createAttempts = 4
-	// createBackoffBase is the first 429 backoff when Apple gives no
-	// Retry-After.
+	// createBackoffBase and createBackoffMax bound the 429 backoff when
+	// Apple gives no Retry-After.
 	createBackoffBase = 2 * time.Second
+	createBackoffMax  = 30 * time.Second
 	// cleanupTimeout bounds the deletion of an abandoned build upload,
 	// which runs even after ctx is cancelled.
 	cleanupTimeout = 30 * time.Second
@@ -202,18 +196,10 @@ const (
 )
 
 // RetryPolicy bounds the retries of one part.
-type RetryPolicy struct {
-	Attempts int           // sends of one part at most (default DefaultPartAttempts)
-	Base     time.Duration // backoff before the first retry, at most (default 1 s)
-	Max      time.Duration // longest backoff (default 30 s)
-}
+type RetryPolicy = transfer.RetryPolicy
 
 // Progress is how far the parts are.
-type Progress struct {
-	Sent    int64 // bytes of the file sent so far; it drops back when an attempt fails
-	Total   int64 // the file's size
-	Elapsed time.Duration
-}
+type Progress = transfer.Progress
 
 // Level is how serious an App Store Connect message is.
 type Level string
@@ -245,7 +231,7 @@ type Options struct {
 	// Concurrency is how many parts are sent at once: default
 	// DefaultConcurrency, at most MaxConcurrency.
 	Concurrency int
-	// PartHTTPClient sends the parts (default: its own client, HTTP/1.1
+	// PartHTTPClient sends the parts (default: transfer.NewClient, HTTP/1.1
 	// so that each part has its own connection). It must add no
 	// credentials: the presigned URLs carry theirs.
 	PartHTTPClient *http.Client
@@ -312,26 +298,11 @@ func (o Options) withDefaults() (Options, error) {
 	default:
 		errs = append(errs, fmt.Errorf("upload: checksum %q is not none or md5", string(o.Checksum)))
 	}
-	if o.PartRetry.Attempts <= 0 {
-		o.PartRetry.Attempts = DefaultPartAttempts
-	}
-	if o.PartRetry.Base <= 0 {
-		o.PartRetry.Base = defaultBackoffBase
-	}
-	if o.PartRetry.Max <= 0 {
-		o.PartRetry.Max = defaultBackoffMax
-	}
-	if o.StallTimeout <= 0 {
-		o.StallTimeout = DefaultStallTimeout
-	}
 	if o.WaitForUpload == 0 {
 		o.WaitForUpload = DefaultWaitForUpload
 	}
 	if o.PollInterval <= 0 {
 		o.PollInterval = DefaultPollInterval
-	}
-	if o.PartHTTPClient == nil {
-		o.PartHTTPClient = NewPartClient(o.Concurrency)
 	}
 	if o.Log == nil {
 		o.Log = func(string) {}
@@ -340,28 +311,12 @@ func (o Options) withDefaults() (Options, error) {
 		o.Now = time.Now
 	}
 	if o.Sleep == nil {
-		o.Sleep = asc.Sleep
+		o.Sleep = httpx.Sleep
 	}
 	if o.Rand == nil {
 		o.Rand = rand.Float64
 	}
 	return o, errors.Join(errs...)
-}
-
-// NewPartClient returns the default client for parts: its own transport,
-// HTTP/1.1 only so that parallel parts use separate connections (their own
-// congestion windows, and a reset loses one part, not all), idle
-// connections kept for as many parts as run at once, and a large write
-// buffer so TLS records are full. It has no overall timeout: the stall
-// timeout ends stuck attempts instead.
-func NewPartClient(concurrency int) *http.Client {
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.Protocols = new(http.Protocols)
-	t.Protocols.SetHTTP1(true)
-	t.ForceAttemptHTTP2 = false
-	t.MaxIdleConnsPerHost = max(concurrency, 2)
-	t.WriteBufferSize = 256 << 10
-	return &http.Client{Transport: t}
 }
 
 // Result is what an upload achieved, filled in as far as it got: Run
@@ -564,7 +519,7 @@ func retry429[T any](ctx context.Context, r *run, what string, call func() (T, e
 		if err == nil || !errors.Is(err, asc.ErrRateLimited) || attempt >= createAttempts {
 			return v, err
 		}
-		d := httpx.Backoff(attempt, createBackoffBase, defaultBackoffMax, r.o.Rand)
+		d := httpx.Backoff(attempt, createBackoffBase, createBackoffMax, r.o.Rand)
 		if ra, ok := errors.AsType[*asc.RetryAfterError](err); ok {
 			if ra.RetryAfter > httpx.MaxRetryAfter {
 				return v, fmt.Errorf("upload: App Store Connect asks to wait %s before the next request, longer than %s: %w", ra.RetryAfter, httpx.MaxRetryAfter, err)
