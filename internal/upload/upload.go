@@ -18,10 +18,11 @@
 //
 // The parts are sent by package transfer. Memory does not grow with the
 // file: no part is ever held in memory, only the HTTP stack's buffers per
-// connection and one hashing buffer. The MD5
-// is computed by a separate sequential pass over the file that runs while
-// the parts are sent (MD5 needs the bytes in order, the parts go out of
-// order, and hashing retried attempts would be wrong).
+// connection and, with ChecksumMD5, one hashing buffer. The file is read
+// once, by the parts; only ChecksumMD5 reads it a second time, in a
+// sequential pass that runs while the parts are sent (MD5 needs the bytes
+// in order, the parts go out of order, and hashing retried attempts would
+// be wrong), since the commit needs the MD5.
 //
 // The parts go through their own *http.Client, never the App Store
 // Connect client: presigned URLs carry their own authorization and must
@@ -41,7 +42,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/asc-auth/action/internal/asc"
@@ -186,8 +186,8 @@ func (p Plan) check(withUTI bool) error {
 // ChecksumMode says whether the commit carries the file's checksum.
 type ChecksumMode string
 
-// Checksum modes. The MD5 is computed and reported either way; ChecksumMD5
-// also sends it as sourceFileChecksums. The default is none, as current
+// Checksum modes. Only ChecksumMD5 computes the MD5 (a second read of the
+// file), sends it as sourceFileChecksums and reports it. The default is none, as current
 // uploaders do: a live report saw Apple answer 409 to a SHA_256 checksum,
 // and the exact form Apple accepts is undocumented.
 const (
@@ -240,7 +240,8 @@ type Options struct {
 	// StallTimeout ends a part attempt that makes no progress (default
 	// DefaultStallTimeout); the part is then retried.
 	StallTimeout time.Duration
-	// Checksum says whether the commit sends the MD5 (default none).
+	// Checksum says whether the MD5 is computed and sent with the commit
+	// (default none: it is not computed, and Result.MD5 stays empty).
 	Checksum ChecksumMode
 
 	// Progress is called as bytes go out, often and from the goroutines
@@ -330,7 +331,7 @@ type Result struct {
 	Parts             int    // upload operations
 	Retries           int    // part attempts beyond the first
 	Bytes             int64  // the file's size
-	MD5               string // the file's MD5, lower-case hex
+	MD5               string // the file's MD5, lower-case hex, with ChecksumMD5 only
 	Duration          time.Duration
 	UploadDuration    time.Duration // sending the parts
 	Messages          []Message
@@ -374,32 +375,25 @@ func (r *run) logf(format string, args ...any) { r.o.Log(fmt.Sprintf(format, arg
 
 func (r *run) upload(ctx context.Context) error {
 	if r.o.DryRun {
-		sum, err := md5File(ctx, r.src)
-		if err != nil {
-			return err
+		h := md5Pass(ctx, r.src)
+		if h.err != nil {
+			return h.err
 		}
-		r.res.MD5 = sum
+		r.res.MD5 = h.sum
 		r.logf("dry run: would upload %s (%d bytes, MD5 %s, %s) as version %s build %s for %s of app %s; nothing was sent",
-			r.src.Name, r.src.Size, sum, r.plan.UTI, r.plan.ShortVersion, r.plan.BuildVersion, r.plan.Platform, r.plan.AppID)
+			r.src.Name, r.src.Size, h.sum, r.plan.UTI, r.plan.ShortVersion, r.plan.BuildVersion, r.plan.Platform, r.plan.AppID)
 		return nil
 	}
 
-	// The MD5 is computed in one sequential pass beside the upload. When the
-	// commit carries it, the pass starts now and overlaps the API calls and
-	// the parts; otherwise it starts once the parts are sent and overlaps
-	// the commit and the wait, so that it never competes with the parts for
-	// the CPU (it matters on fast links: MD5 runs at about 700 MB/s a core).
+	// With ChecksumMD5 the commit carries the MD5: it is computed in one
+	// sequential pass that overlaps the API calls and the parts. Otherwise
+	// the file is read once, by the parts, and no MD5 is computed.
 	hctx, cancelHash := context.WithCancel(ctx)
 	defer cancelHash()
-	hashed := make(chan hashResult, 1)
-	startHash := sync.OnceFunc(func() {
-		go func() {
-			sum, err := md5File(hctx, r.src)
-			hashed <- hashResult{sum, err}
-		}()
-	})
+	var hashed chan hashResult
 	if r.o.Checksum == ChecksumMD5 {
-		startHash()
+		hashed = make(chan hashResult, 1)
+		go func() { hashed <- md5Pass(hctx, r.src) }()
 	}
 
 	up, err := retry429(ctx, r, "creating the build upload", func() (*asc.BuildUpload, error) {
@@ -440,8 +434,7 @@ func (r *run) upload(ctx context.Context) error {
 		cancelHash()
 		return r.abandon(ctx, err)
 	}
-	startHash()
-	if r.o.Checksum == ChecksumMD5 {
+	if hashed != nil {
 		if err := r.collectHash(hashed); err != nil {
 			return r.abandon(ctx, err)
 		}
@@ -451,13 +444,7 @@ func (r *run) upload(ctx context.Context) error {
 	if err := r.commit(ctx); err != nil {
 		return err
 	}
-	werr := r.wait(ctx, r.o.Now())
-	if r.res.MD5 == "" {
-		if err := r.collectHash(hashed); err != nil && werr == nil {
-			werr = err
-		}
-	}
-	return werr
+	return r.wait(ctx, r.o.Now())
 }
 
 // collectHash waits for the MD5 pass and records its result.
@@ -476,18 +463,24 @@ type hashResult struct {
 	err error
 }
 
-// md5File hashes the whole of src in one sequential pass with a 256 KiB
-// buffer, checking ctx between reads.
-func md5File(ctx context.Context, src Source) (string, error) {
+// md5Pass hashes the whole of src in one sequential pass with a 256 KiB
+// buffer, checking ctx between reads. A panic in the file's ReadAt becomes
+// its error: it runs on a goroutine of its own.
+func md5Pass(ctx context.Context, src Source) (res hashResult) {
+	defer func() {
+		if v := recover(); v != nil {
+			res = hashResult{err: fmt.Errorf("upload: hashing %s: panic: %v", src.Name, v)}
+		}
+	}()
 	h := md5.New()
 	n, err := io.CopyBuffer(h, httpx.ContextReader(ctx, io.NewSectionReader(src.File, 0, src.Size)), make([]byte, 256<<10))
 	switch {
 	case err != nil:
-		return "", fmt.Errorf("upload: hashing %s: %w", src.Name, err)
+		return hashResult{err: fmt.Errorf("upload: hashing %s: %w", src.Name, err)}
 	case n != src.Size:
-		return "", fmt.Errorf("upload: hashing %s: the file has %d bytes, not %d: was it changed during the upload?", src.Name, n, src.Size)
+		return hashResult{err: fmt.Errorf("upload: hashing %s: the file has %d bytes, not %d: was it changed during the upload?", src.Name, n, src.Size)}
 	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	return hashResult{sum: hex.EncodeToString(h.Sum(nil))}
 }
 
 // abandon deletes the build upload, which was never committed, so that its
