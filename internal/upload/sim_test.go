@@ -806,36 +806,6 @@ func TestSimPreflightBuildNumberTaken(t *testing.T) {
 	}
 }
 
-func TestSimDryRun(t *testing.T) {
-	t.Parallel()
-	f := newSimFixture(t, simSetup{})
-	src, sum := ipa(t, "7")
-	opts := f.options()
-	opts.DryRun = true
-	var lines []string
-	opts.Log = func(s string) { lines = append(lines, s) }
-
-	res, err := f.run(src, f.plan("7"), opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.MD5 != sum || res.Bytes != src.Size || res.BuildUploadID != "" {
-		t.Errorf("result %+v, want MD5 %s and no build upload", res, sum)
-	}
-	log := f.sim.Requests()
-	if len(log) == 0 {
-		t.Fatal("not even Preflight reached the simulator")
-	}
-	for _, r := range log {
-		if isMutating(r) {
-			t.Errorf("a dry run sent %s %s", r.Method, r.Path)
-		}
-	}
-	if len(lines) != 1 || !strings.Contains(lines[0], "nothing was sent") {
-		t.Errorf("log %q, want one line saying nothing was sent", lines)
-	}
-}
-
 func TestSimWaitTimesOut(t *testing.T) {
 	t.Parallel()
 	const wait = 10 * time.Minute

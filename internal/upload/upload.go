@@ -268,12 +268,6 @@ type Options struct {
 	// DefaultPollInterval).
 	PollInterval time.Duration
 
-	// KeepFailedUpload keeps a build upload that was never committed. By
-	// default it is deleted, since it would keep its build number taken.
-	KeepFailedUpload bool
-	// DryRun checks the inputs and hashes the file but sends nothing.
-	DryRun bool
-
 	// Now, Sleep and Rand replace the clock, the waits (backoffs and polls)
 	// and the backoff jitter (a number in [0, 1)) in tests.
 	Now   func() time.Time
@@ -346,7 +340,7 @@ func Run(ctx context.Context, c *asc.Client, src Source, plan Plan, opts Options
 	o, err := opts.withDefaults()
 	plan = plan.withUTI(src.Name)
 	errs := []error{err, src.check(), plan.check(true)}
-	if c == nil && !o.DryRun {
+	if c == nil {
 		errs = append(errs, errors.New("upload: no App Store Connect client"))
 	}
 	if err := errors.Join(errs...); err != nil {
@@ -374,17 +368,6 @@ type run struct {
 func (r *run) logf(format string, args ...any) { r.o.Log(fmt.Sprintf(format, args...)) }
 
 func (r *run) upload(ctx context.Context) error {
-	if r.o.DryRun {
-		h := md5Pass(ctx, r.src)
-		if h.err != nil {
-			return h.err
-		}
-		r.res.MD5 = h.sum
-		r.logf("dry run: would upload %s (%d bytes, MD5 %s, %s) as version %s build %s for %s of app %s; nothing was sent",
-			r.src.Name, r.src.Size, h.sum, r.plan.UTI, r.plan.ShortVersion, r.plan.BuildVersion, r.plan.Platform, r.plan.AppID)
-		return nil
-	}
-
 	// With ChecksumMD5 the commit carries the MD5: it is computed in one
 	// sequential pass that overlaps the API calls and the parts. Otherwise
 	// the file is read once, by the parts, and no MD5 is computed.
@@ -484,11 +467,11 @@ func md5Pass(ctx context.Context, src Source) (res hashResult) {
 }
 
 // abandon deletes the build upload, which was never committed, so that its
-// build number is free again (unless KeepFailedUpload), and returns err.
+// build number is free again, and returns err.
 // It runs even if ctx is cancelled, within cleanupTimeout.
 func (r *run) abandon(ctx context.Context, err error) error {
 	id := r.res.BuildUploadID
-	if r.o.KeepFailedUpload || id == "" {
+	if id == "" {
 		return err
 	}
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)

@@ -644,28 +644,6 @@ func TestRunReturnsRightAfterTheCommit(t *testing.T) {
 	}
 }
 
-func TestRunDryRunSendsNothing(t *testing.T) {
-	t.Parallel()
-	file, content := testFile(t, testSize)
-	f := newFake(t, testSize, testPartSize, content)
-	logs := &logBook{t: t}
-	opts := f.options(logs)
-	opts.DryRun = true
-	res, err := Run(t.Context(), f.client(), source(t, file), testPlan, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(f.APIRequests()) != 0 || len(f.PartRequests()) != 0 {
-		t.Errorf("a dry run sent %v and %d parts", f.APIRequests(), len(f.PartRequests()))
-	}
-	if res.MD5 != md5Hex(content) || res.Bytes != testSize || res.BuildUploadID != "" {
-		t.Errorf("result %+v", res)
-	}
-	if lines := logs.Lines(); len(lines) != 1 || !strings.Contains(lines[0], "dry run") {
-		t.Errorf("log %q", lines)
-	}
-}
-
 func TestRunCancelled(t *testing.T) {
 	t.Parallel()
 	file, content := testFile(t, testSize)
@@ -709,7 +687,7 @@ func TestRunRefusesBadInput(t *testing.T) {
 	}
 	plan := testPlan
 	plan.UTI = "public.data"
-	if _, err := Run(t.Context(), nil, src, plan, Options{DryRun: true}); err == nil || !strings.Contains(err.Error(), `UTI "public.data"`) {
+	if _, err := Run(t.Context(), nil, src, plan, Options{}); err == nil || !strings.Contains(err.Error(), `UTI "public.data"`) {
 		t.Errorf("err = %v", err)
 	}
 	o, err := Options{Concurrency: 100}.withDefaults()
