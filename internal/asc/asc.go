@@ -21,6 +21,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/asc-auth/action/internal/httpx"
 )
 
 const (
@@ -190,7 +192,7 @@ func NewClient(tokens TokenSource, opts ...Option) *Client {
 		userAgent:      DefaultUserAgent,
 		tokens:         tokens,
 		now:            time.Now,
-		sleep:          Sleep,
+		sleep:          httpx.Sleep,
 		rand:           rand.Float64,
 		warn:           func(string) {},
 		maxAttempts:    DefaultMaxAttempts,
@@ -345,7 +347,7 @@ func (c *Client) Do(req *http.Request, v any) (*Response, error) {
 			if errors.As(err, &perm) {
 				return nil, perm.err
 			}
-			if !retryable || !isTemporary(err) {
+			if !retryable || !httpx.Temporary(err) {
 				return nil, fmt.Errorf("asc: %s %s: %w", method, redactURL(req.URL), err)
 			}
 			failures++
@@ -380,7 +382,7 @@ func (c *Client) Do(req *http.Request, v any) (*Response, error) {
 			continue
 		case retryable && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500):
 			failures++
-			after, ok := RetryAfter(resp.Header.Get("Retry-After"), c.now())
+			after, ok := httpx.RetryAfter(resp.Header.Get("Retry-After"), c.now())
 			if c.wait(ctx, start, sent-refreshes(refreshed), failures, after, ok) == nil {
 				continue
 			}
@@ -414,12 +416,12 @@ func (c *Client) send(ctx context.Context, req *http.Request) (*http.Response, [
 	c.requests.Add(1)
 	resp, err := c.httpClient.Do(r)
 	if err != nil {
-		return nil, nil, c.describe(unwrapURLError(err))
+		return nil, nil, c.describe(httpx.UnwrapURLError(err))
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, c.maxBody+1))
 	if err != nil {
-		return nil, nil, fmt.Errorf("reading the response: %w", c.describe(unwrapURLError(err)))
+		return nil, nil, fmt.Errorf("reading the response: %w", c.describe(httpx.UnwrapURLError(err)))
 	}
 	if int64(len(body)) > c.maxBody {
 		return nil, nil, &permanentError{fmt.Errorf("asc: %s %s: %d response is larger than %d bytes", req.Method, req.URL.Path, resp.StatusCode, c.maxBody)}
@@ -455,22 +457,7 @@ func (c *Client) wait(ctx context.Context, start time.Time, attempts, failures i
 
 // backoff returns the full-jitter delay before retry n (n ≥ 1).
 func (c *Client) backoff(n int) time.Duration {
-	return Backoff(n, backoffBase, backoffCap, c.rand)
-}
-
-// Backoff is the wait before retry n (from 1): full jitter, a random share
-// (rnd in [0, 1)) of base·2^(n−1), capped at ceiling. The uploader's part
-// retries use it too.
-func Backoff(n int, base, ceiling time.Duration, rnd func() float64) time.Duration {
-	d := ceiling
-	if n >= 1 && n < 32 && base<<(n-1) > 0 && base<<(n-1) < ceiling {
-		d = base << (n - 1)
-	}
-	f := rnd()
-	if f < 0 || f > 1 {
-		f = 1
-	}
-	return time.Duration(f * float64(d))
+	return httpx.Backoff(n, backoffBase, backoffCap, c.rand)
 }
 
 // recordRateLimit stores rl and warns once when less than 10% is left.
@@ -508,22 +495,6 @@ func isIdempotent(method string) bool {
 		return true
 	}
 	return false
-}
-
-// Sleep waits for d or until ctx is done, whichever comes first; it is
-// the default of WithSleep, and other packages' waits use it too.
-func Sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 func parseBaseURL(base string) (*url.URL, error) {

@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/asc-auth/action/internal/httpx"
 )
 
 // This file holds the Build Uploads API: a build upload (POST
@@ -483,7 +485,7 @@ func (c *Client) send1(ctx context.Context, method, path string, q url.Values, b
 	}
 	resp, err := c.Do(req, v)
 	if err != nil && resp != nil && resp.StatusCode == http.StatusTooManyRequests {
-		if d, ok := RetryAfter(resp.Header.Get("Retry-After"), c.now()); ok {
+		if d, ok := httpx.RetryAfter(resp.Header.Get("Retry-After"), c.now()); ok {
 			return &RetryAfterError{Err: err, RetryAfter: d}
 		}
 	}

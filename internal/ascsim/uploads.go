@@ -26,6 +26,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/asc-auth/action/internal/httpx"
 )
 
 const (
@@ -750,7 +752,7 @@ func hashFile(ctx context.Context, f *os.File, size int64) (string, string, erro
 	}
 	m, sh := md5.New(), sha256.New()
 	r := io.NewSectionReader(f, 0, size)
-	n, err := io.Copy(io.MultiWriter(m, sh), &ctxReader{ctx, r})
+	n, err := io.Copy(io.MultiWriter(m, sh), httpx.ContextReader(ctx, r))
 	if err != nil {
 		return "", "", err
 	}
@@ -761,19 +763,6 @@ func hashFile(ctx context.Context, f *os.File, size int64) (string, string, erro
 }
 
 func hexSum(h hash.Hash) string { return hex.EncodeToString(h.Sum(nil)) }
-
-// ctxReader stops reading once ctx is done.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c *ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
-}
 
 // removeTemps closes and removes temporary part files.
 func removeTemps(files []*os.File) {

@@ -32,6 +32,7 @@ import (
 	"github.com/asc-auth/action/internal/bundle/bundletest"
 	"github.com/asc-auth/action/internal/clocktest"
 	"github.com/asc-auth/action/internal/token"
+	"github.com/asc-auth/action/internal/transfer"
 	"github.com/asc-auth/action/internal/upload"
 )
 
@@ -137,7 +138,7 @@ func (f *simFixture) Tokens() int {
 // counts any Authorization header: presigned URLs must never see the API
 // token.
 func (f *simFixture) options() upload.Options {
-	pc := upload.NewPartClient(upload.DefaultConcurrency)
+	pc := transfer.NewClient(upload.DefaultConcurrency)
 	next := pc.Transport
 	f.t.Cleanup(pc.CloseIdleConnections)
 	pc.Transport = roundTripper(func(r *http.Request) (*http.Response, error) {
@@ -279,7 +280,7 @@ func TestSimHappyPath(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			f := newSimFixture(t, simSetup{uploadDelay: 5 * time.Minute, buildDelay: 10 * time.Minute})
-			src, sum := ipa(t, "7")
+			src, _ := ipa(t, "7")
 			opts := f.options()
 			opts.WaitForProcessing = tt.waitProcessing
 
@@ -290,9 +291,9 @@ func TestSimHappyPath(t *testing.T) {
 			wantParts := int((src.Size + simPartSize - 1) / simPartSize)
 			if res.BuildUploadID == "" || res.BuildUploadFileID == "" || res.BuildID == "" ||
 				res.UploadState != "COMPLETE" || res.ProcessingState != tt.wantProcessing ||
-				res.Parts != wantParts || res.Bytes != src.Size || res.MD5 != sum || res.Retries != 0 {
-				t.Errorf("result %+v\nwant IDs, COMPLETE, %s, %d parts, %d bytes, MD5 %s, no retries",
-					res, tt.wantProcessing, wantParts, src.Size, sum)
+				res.Parts != wantParts || res.Bytes != src.Size || res.MD5 != "" || res.Retries != 0 {
+				t.Errorf("result %+v\nwant IDs, COMPLETE, %s, %d parts, %d bytes, no MD5 (checksum none), no retries",
+					res, tt.wantProcessing, wantParts, src.Size)
 			}
 
 			parts := f.sim.UploadedParts(res.BuildUploadFileID)
@@ -413,7 +414,7 @@ func TestSimPartFaults(t *testing.T) {
 			t.Parallel()
 			f := newSimFixture(t, simSetup{})
 			f.sim.InjectPartFault(tt.fault)
-			src, sum := ipa(t, "7")
+			src, _ := ipa(t, "7")
 			opts := f.options()
 			var (
 				mu    sync.Mutex
@@ -453,8 +454,8 @@ func TestSimPartFaults(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if res.UploadState != "COMPLETE" || res.MD5 != sum {
-					t.Errorf("result %+v, want COMPLETE with MD5 %s", res, sum)
+				if res.UploadState != "COMPLETE" || res.MD5 != "" {
+					t.Errorf("result %+v, want COMPLETE, no MD5 (checksum none)", res)
 				}
 				for _, p := range f.sim.UploadedParts(res.BuildUploadFileID) {
 					if !p.Complete || p.Attempts != 1 {
@@ -572,8 +573,12 @@ func TestSimChecksum(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if res.MD5 != sum || res.UploadState != "COMPLETE" {
-				t.Errorf("result %+v, want COMPLETE, MD5 %s", res, sum)
+			wantMD5 := ""
+			if tt.checksum == upload.ChecksumMD5 {
+				wantMD5 = sum
+			}
+			if res.MD5 != wantMD5 || res.UploadState != "COMPLETE" {
+				t.Errorf("result %+v, want COMPLETE, MD5 %q", res, wantMD5)
 			}
 			if got := statuses(commits); !slices.Equal(got, []int{200}) {
 				t.Errorf("commits: %v, want one 200", got)
@@ -600,13 +605,13 @@ func TestSimCreateRateLimited(t *testing.T) {
 	t.Parallel()
 	f := newSimFixture(t, simSetup{})
 	f.sim.Inject(ascsim.Fault{Kind: ascsim.FaultRateLimit, Method: "POST", PathPrefix: "/v1/buildUploads", RetryAfter: 2 * time.Second, Times: 1})
-	src, sum := ipa(t, "7")
+	src, _ := ipa(t, "7")
 
 	res, err := f.run(src, f.plan("7"), f.options())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.UploadState != "COMPLETE" || res.MD5 != sum {
+	if res.UploadState != "COMPLETE" {
 		t.Errorf("result %+v", res)
 	}
 	creates := matching(f.sim.Requests(), "POST", "/v1/buildUploads")
@@ -798,36 +803,6 @@ func TestSimPreflightBuildNumberTaken(t *testing.T) {
 				t.Errorf("error %q does not say which build number to use", err)
 			}
 		})
-	}
-}
-
-func TestSimDryRun(t *testing.T) {
-	t.Parallel()
-	f := newSimFixture(t, simSetup{})
-	src, sum := ipa(t, "7")
-	opts := f.options()
-	opts.DryRun = true
-	var lines []string
-	opts.Log = func(s string) { lines = append(lines, s) }
-
-	res, err := f.run(src, f.plan("7"), opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.MD5 != sum || res.Bytes != src.Size || res.BuildUploadID != "" {
-		t.Errorf("result %+v, want MD5 %s and no build upload", res, sum)
-	}
-	log := f.sim.Requests()
-	if len(log) == 0 {
-		t.Fatal("not even Preflight reached the simulator")
-	}
-	for _, r := range log {
-		if isMutating(r) {
-			t.Errorf("a dry run sent %s %s", r.Method, r.Path)
-		}
-	}
-	if len(lines) != 1 || !strings.Contains(lines[0], "nothing was sent") {
-		t.Errorf("log %q, want one line saying nothing was sent", lines)
 	}
 }
 

@@ -16,11 +16,13 @@
 // Preflight checks beforehand, reading only, that the app exists and that
 // the version and build number are free.
 //
-// Memory does not grow with the file: no part is ever held in memory, only
-// the HTTP stack's buffers per connection and one hashing buffer. The MD5
-// is computed by a separate sequential pass over the file that runs while
-// the parts are sent (MD5 needs the bytes in order, the parts go out of
-// order, and hashing retried attempts would be wrong).
+// The parts are sent by package transfer. Memory does not grow with the
+// file: no part is ever held in memory, only the HTTP stack's buffers per
+// connection and, with ChecksumMD5, one hashing buffer. The file is read
+// once, by the parts; only ChecksumMD5 reads it a second time, in a
+// sequential pass that runs while the parts are sent (MD5 needs the bytes
+// in order, the parts go out of order, and hashing retried attempts would
+// be wrong), since the commit needs the MD5.
 //
 // The parts go through their own *http.Client, never the App Store
 // Connect client: presigned URLs carry their own authorization and must
@@ -40,28 +42,27 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/asc-auth/action/internal/asc"
 	"github.com/asc-auth/action/internal/buildnum"
+	"github.com/asc-auth/action/internal/httpx"
+	"github.com/asc-auth/action/internal/transfer"
 )
 
 const (
-	// DefaultConcurrency is how many parts are sent at once by default:
-	// enough to fill a CI runner's uplink without one slow part holding
-	// the rest back. MaxConcurrency bounds Options.Concurrency.
-	DefaultConcurrency = 4
+	// DefaultConcurrency is how many parts are sent at once by default
+	// (see package transfer). MaxConcurrency bounds Options.Concurrency.
+	DefaultConcurrency = transfer.DefaultConcurrency
 	MaxConcurrency     = 16
 
 	// DefaultPartAttempts is how many times a part is sent before its last
 	// failure ends the upload.
-	DefaultPartAttempts = 5
+	DefaultPartAttempts = transfer.DefaultAttempts
 
-	// DefaultStallTimeout abandons (and retries) a part attempt that has
-	// read nothing from the file for this long, or has sent it all and got
-	// no answer. A slow part that keeps moving is never cut off.
-	DefaultStallTimeout = 2 * time.Minute
+	// DefaultStallTimeout abandons (and retries) a part attempt that makes
+	// no progress (see package transfer).
+	DefaultStallTimeout = transfer.DefaultStallTimeout
 
 	// DefaultPollInterval is the pause between two reads of the build
 	// upload's or the build's state. Processing takes minutes; 15 s costs
@@ -74,25 +75,16 @@ const (
 	DefaultWaitForUpload = 30 * time.Minute
 )
 
-// Backoff between part attempts: "full jitter", a uniformly random delay
-// between zero and min(Max, Base·2^(n−1)) before retry n.
-const (
-	defaultBackoffBase = time.Second
-	defaultBackoffMax  = 30 * time.Second
-)
-
 const (
 	// createAttempts is how many times a create or commit call is sent
 	// when App Store Connect answers 429, which means it did not process
 	// the request, so sending it again cannot create a duplicate. Other
 	// failures of these calls are never retried.
 	createAttempts = 4
-	// createBackoffBase is the first 429 backoff when Apple gives no
-	// Retry-After.
+	// createBackoffBase and createBackoffMax bound the 429 backoff when
+	// Apple gives no Retry-After.
 	createBackoffBase = 2 * time.Second
-	// maxRetryAfter is the longest Retry-After honoured; a longer one (the
-	// hourly allowance is spent) ends the upload rather than stall the job.
-	maxRetryAfter = 2 * time.Minute
+	createBackoffMax  = 30 * time.Second
 	// cleanupTimeout bounds the deletion of an abandoned build upload,
 	// which runs even after ctx is cancelled.
 	cleanupTimeout = 30 * time.Second
@@ -194,8 +186,8 @@ func (p Plan) check(withUTI bool) error {
 // ChecksumMode says whether the commit carries the file's checksum.
 type ChecksumMode string
 
-// Checksum modes. The MD5 is computed and reported either way; ChecksumMD5
-// also sends it as sourceFileChecksums. The default is none, as current
+// Checksum modes. Only ChecksumMD5 computes the MD5 (a second read of the
+// file), sends it as sourceFileChecksums and reports it. The default is none, as current
 // uploaders do: a live report saw Apple answer 409 to a SHA_256 checksum,
 // and the exact form Apple accepts is undocumented.
 const (
@@ -204,18 +196,10 @@ const (
 )
 
 // RetryPolicy bounds the retries of one part.
-type RetryPolicy struct {
-	Attempts int           // sends of one part at most (default DefaultPartAttempts)
-	Base     time.Duration // backoff before the first retry, at most (default 1 s)
-	Max      time.Duration // longest backoff (default 30 s)
-}
+type RetryPolicy = transfer.RetryPolicy
 
 // Progress is how far the parts are.
-type Progress struct {
-	Sent    int64 // bytes of the file sent so far; it drops back when an attempt fails
-	Total   int64 // the file's size
-	Elapsed time.Duration
-}
+type Progress = transfer.Progress
 
 // Level is how serious an App Store Connect message is.
 type Level string
@@ -247,7 +231,7 @@ type Options struct {
 	// Concurrency is how many parts are sent at once: default
 	// DefaultConcurrency, at most MaxConcurrency.
 	Concurrency int
-	// PartHTTPClient sends the parts (default: its own client, HTTP/1.1
+	// PartHTTPClient sends the parts (default: transfer.NewClient, HTTP/1.1
 	// so that each part has its own connection). It must add no
 	// credentials: the presigned URLs carry theirs.
 	PartHTTPClient *http.Client
@@ -256,7 +240,8 @@ type Options struct {
 	// StallTimeout ends a part attempt that makes no progress (default
 	// DefaultStallTimeout); the part is then retried.
 	StallTimeout time.Duration
-	// Checksum says whether the commit sends the MD5 (default none).
+	// Checksum says whether the MD5 is computed and sent with the commit
+	// (default none: it is not computed, and Result.MD5 stays empty).
 	Checksum ChecksumMode
 
 	// Progress is called as bytes go out, often and from the goroutines
@@ -283,12 +268,6 @@ type Options struct {
 	// DefaultPollInterval).
 	PollInterval time.Duration
 
-	// KeepFailedUpload keeps a build upload that was never committed. By
-	// default it is deleted, since it would keep its build number taken.
-	KeepFailedUpload bool
-	// DryRun checks the inputs and hashes the file but sends nothing.
-	DryRun bool
-
 	// Now, Sleep and Rand replace the clock, the waits (backoffs and polls)
 	// and the backoff jitter (a number in [0, 1)) in tests.
 	Now   func() time.Time
@@ -314,26 +293,11 @@ func (o Options) withDefaults() (Options, error) {
 	default:
 		errs = append(errs, fmt.Errorf("upload: checksum %q is not none or md5", string(o.Checksum)))
 	}
-	if o.PartRetry.Attempts <= 0 {
-		o.PartRetry.Attempts = DefaultPartAttempts
-	}
-	if o.PartRetry.Base <= 0 {
-		o.PartRetry.Base = defaultBackoffBase
-	}
-	if o.PartRetry.Max <= 0 {
-		o.PartRetry.Max = defaultBackoffMax
-	}
-	if o.StallTimeout <= 0 {
-		o.StallTimeout = DefaultStallTimeout
-	}
 	if o.WaitForUpload == 0 {
 		o.WaitForUpload = DefaultWaitForUpload
 	}
 	if o.PollInterval <= 0 {
 		o.PollInterval = DefaultPollInterval
-	}
-	if o.PartHTTPClient == nil {
-		o.PartHTTPClient = NewPartClient(o.Concurrency)
 	}
 	if o.Log == nil {
 		o.Log = func(string) {}
@@ -342,28 +306,12 @@ func (o Options) withDefaults() (Options, error) {
 		o.Now = time.Now
 	}
 	if o.Sleep == nil {
-		o.Sleep = asc.Sleep
+		o.Sleep = httpx.Sleep
 	}
 	if o.Rand == nil {
 		o.Rand = rand.Float64
 	}
 	return o, errors.Join(errs...)
-}
-
-// NewPartClient returns the default client for parts: its own transport,
-// HTTP/1.1 only so that parallel parts use separate connections (their own
-// congestion windows, and a reset loses one part, not all), idle
-// connections kept for as many parts as run at once, and a large write
-// buffer so TLS records are full. It has no overall timeout: the stall
-// timeout ends stuck attempts instead.
-func NewPartClient(concurrency int) *http.Client {
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.Protocols = new(http.Protocols)
-	t.Protocols.SetHTTP1(true)
-	t.ForceAttemptHTTP2 = false
-	t.MaxIdleConnsPerHost = max(concurrency, 2)
-	t.WriteBufferSize = 256 << 10
-	return &http.Client{Transport: t}
 }
 
 // Result is what an upload achieved, filled in as far as it got: Run
@@ -377,7 +325,7 @@ type Result struct {
 	Parts             int    // upload operations
 	Retries           int    // part attempts beyond the first
 	Bytes             int64  // the file's size
-	MD5               string // the file's MD5, lower-case hex
+	MD5               string // the file's MD5, lower-case hex, with ChecksumMD5 only
 	Duration          time.Duration
 	UploadDuration    time.Duration // sending the parts
 	Messages          []Message
@@ -392,7 +340,7 @@ func Run(ctx context.Context, c *asc.Client, src Source, plan Plan, opts Options
 	o, err := opts.withDefaults()
 	plan = plan.withUTI(src.Name)
 	errs := []error{err, src.check(), plan.check(true)}
-	if c == nil && !o.DryRun {
+	if c == nil {
 		errs = append(errs, errors.New("upload: no App Store Connect client"))
 	}
 	if err := errors.Join(errs...); err != nil {
@@ -420,33 +368,15 @@ type run struct {
 func (r *run) logf(format string, args ...any) { r.o.Log(fmt.Sprintf(format, args...)) }
 
 func (r *run) upload(ctx context.Context) error {
-	if r.o.DryRun {
-		sum, err := md5File(ctx, r.src)
-		if err != nil {
-			return err
-		}
-		r.res.MD5 = sum
-		r.logf("dry run: would upload %s (%d bytes, MD5 %s, %s) as version %s build %s for %s of app %s; nothing was sent",
-			r.src.Name, r.src.Size, sum, r.plan.UTI, r.plan.ShortVersion, r.plan.BuildVersion, r.plan.Platform, r.plan.AppID)
-		return nil
-	}
-
-	// The MD5 is computed in one sequential pass beside the upload. When the
-	// commit carries it, the pass starts now and overlaps the API calls and
-	// the parts; otherwise it starts once the parts are sent and overlaps
-	// the commit and the wait, so that it never competes with the parts for
-	// the CPU (it matters on fast links: MD5 runs at about 700 MB/s a core).
+	// With ChecksumMD5 the commit carries the MD5: it is computed in one
+	// sequential pass that overlaps the API calls and the parts. Otherwise
+	// the file is read once, by the parts, and no MD5 is computed.
 	hctx, cancelHash := context.WithCancel(ctx)
 	defer cancelHash()
-	hashed := make(chan hashResult, 1)
-	startHash := sync.OnceFunc(func() {
-		go func() {
-			sum, err := md5File(hctx, r.src)
-			hashed <- hashResult{sum, err}
-		}()
-	})
+	var hashed chan hashResult
 	if r.o.Checksum == ChecksumMD5 {
-		startHash()
+		hashed = make(chan hashResult, 1)
+		go func() { hashed <- md5Pass(hctx, r.src) }()
 	}
 
 	up, err := retry429(ctx, r, "creating the build upload", func() (*asc.BuildUpload, error) {
@@ -487,8 +417,7 @@ func (r *run) upload(ctx context.Context) error {
 		cancelHash()
 		return r.abandon(ctx, err)
 	}
-	startHash()
-	if r.o.Checksum == ChecksumMD5 {
+	if hashed != nil {
 		if err := r.collectHash(hashed); err != nil {
 			return r.abandon(ctx, err)
 		}
@@ -498,13 +427,7 @@ func (r *run) upload(ctx context.Context) error {
 	if err := r.commit(ctx); err != nil {
 		return err
 	}
-	werr := r.wait(ctx, r.o.Now())
-	if r.res.MD5 == "" {
-		if err := r.collectHash(hashed); err != nil && werr == nil {
-			werr = err
-		}
-	}
-	return werr
+	return r.wait(ctx, r.o.Now())
 }
 
 // collectHash waits for the MD5 pass and records its result.
@@ -523,39 +446,32 @@ type hashResult struct {
 	err error
 }
 
-// md5File hashes the whole of src in one sequential pass with a 256 KiB
-// buffer, checking ctx between reads.
-func md5File(ctx context.Context, src Source) (string, error) {
+// md5Pass hashes the whole of src in one sequential pass with a 256 KiB
+// buffer, checking ctx between reads. A panic in the file's ReadAt becomes
+// its error: it runs on a goroutine of its own.
+func md5Pass(ctx context.Context, src Source) (res hashResult) {
+	defer func() {
+		if v := recover(); v != nil {
+			res = hashResult{err: fmt.Errorf("upload: hashing %s: panic: %v", src.Name, v)}
+		}
+	}()
 	h := md5.New()
-	n, err := io.CopyBuffer(h, &ctxReader{ctx: ctx, r: io.NewSectionReader(src.File, 0, src.Size)}, make([]byte, 256<<10))
+	n, err := io.CopyBuffer(h, httpx.ContextReader(ctx, io.NewSectionReader(src.File, 0, src.Size)), make([]byte, 256<<10))
 	switch {
 	case err != nil:
-		return "", fmt.Errorf("upload: hashing %s: %w", src.Name, err)
+		return hashResult{err: fmt.Errorf("upload: hashing %s: %w", src.Name, err)}
 	case n != src.Size:
-		return "", fmt.Errorf("upload: hashing %s: the file has %d bytes, not %d: was it changed during the upload?", src.Name, n, src.Size)
+		return hashResult{err: fmt.Errorf("upload: hashing %s: the file has %d bytes, not %d: was it changed during the upload?", src.Name, n, src.Size)}
 	}
-	return hex.EncodeToString(h.Sum(nil)), nil
-}
-
-// ctxReader stops reading once ctx is done.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c *ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
+	return hashResult{sum: hex.EncodeToString(h.Sum(nil))}
 }
 
 // abandon deletes the build upload, which was never committed, so that its
-// build number is free again (unless KeepFailedUpload), and returns err.
+// build number is free again, and returns err.
 // It runs even if ctx is cancelled, within cleanupTimeout.
 func (r *run) abandon(ctx context.Context, err error) error {
 	id := r.res.BuildUploadID
-	if r.o.KeepFailedUpload || id == "" {
+	if id == "" {
 		return err
 	}
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
@@ -579,10 +495,10 @@ func retry429[T any](ctx context.Context, r *run, what string, call func() (T, e
 		if err == nil || !errors.Is(err, asc.ErrRateLimited) || attempt >= createAttempts {
 			return v, err
 		}
-		d := asc.Backoff(attempt, createBackoffBase, defaultBackoffMax, r.o.Rand)
+		d := httpx.Backoff(attempt, createBackoffBase, createBackoffMax, r.o.Rand)
 		if ra, ok := errors.AsType[*asc.RetryAfterError](err); ok {
-			if ra.RetryAfter > maxRetryAfter {
-				return v, fmt.Errorf("upload: App Store Connect asks to wait %s before the next request, longer than %s: %w", ra.RetryAfter, maxRetryAfter, err)
+			if ra.RetryAfter > httpx.MaxRetryAfter {
+				return v, fmt.Errorf("upload: App Store Connect asks to wait %s before the next request, longer than %s: %w", ra.RetryAfter, httpx.MaxRetryAfter, err)
 			}
 			d = ra.RetryAfter
 		}

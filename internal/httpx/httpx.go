@@ -1,0 +1,6 @@
+// Package httpx holds the HTTP hygiene every client here shares: which
+// failures are worth another attempt, how long to wait before it (backoff
+// with full jitter, Retry-After), and how to keep secrets out of logs and
+// errors (URLs without their query or user information, headers without
+// their credentials). It knows nothing of the services it is used with.
+package httpx
