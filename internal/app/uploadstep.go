@@ -155,7 +155,7 @@ func uploadSummary(src upload.Source, bundleID string, cfg *config.Upload, res u
 		{"Parts", fmt.Sprintf("%d (%d retried), %d at once", res.Parts, res.Retries, cfg.Concurrency)},
 		{"Throughput", throughput},
 		{"Duration", fmt.Sprintf("%s (sending %s)", res.Duration.Round(time.Second), res.UploadDuration.Round(time.Millisecond))},
-		{"MD5", "`" + dash(res.MD5) + "`"},
+		{"MD5", md5Cell(res.MD5)},
 		{"Build upload", fmt.Sprintf("`%s`: %s", dash(res.BuildUploadID), dash(res.UploadState))},
 		{"Build", fmt.Sprintf("`%s`: %s", dash(res.BuildID), dash(res.ProcessingState))},
 	}
@@ -166,6 +166,14 @@ func uploadSummary(src upload.Source, bundleID string, cfg *config.Upload, res u
 		rows = append(rows, [2]string{"Failed", strings.ReplaceAll(err.Error(), "|", `\|`)})
 	}
 	return table("Upload", rows)
+}
+
+// md5Cell shows the MD5, which is computed only when the commit carries it.
+func md5Cell(sum string) string {
+	if sum == "" {
+		return "not computed (upload-checksum: none)"
+	}
+	return "`" + sum + "`"
 }
 
 // humanBytes writes a size in MB (10^6 bytes), as upload speeds are given.

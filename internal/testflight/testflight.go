@@ -39,6 +39,7 @@ import (
 	"time"
 
 	"github.com/asc-auth/action/internal/asc"
+	"github.com/asc-auth/action/internal/httpx"
 )
 
 // ReviewMode says when Run submits the build to Beta App Review.
@@ -195,7 +196,7 @@ type Options struct {
 	Log  func(string) // progress (default: dropped)
 	Warn func(string) // what the user should know (default: dropped)
 	Now  func() time.Time
-	// Sleep waits d or until ctx ends (default asc.Sleep); tests pass a
+	// Sleep waits d or until ctx ends (default httpx.Sleep); tests pass a
 	// fake clock's.
 	Sleep func(ctx context.Context, d time.Duration) error
 	// PollInterval, if set, is the one interval between reads while
@@ -225,7 +226,7 @@ func (o Options) withDefaults() Options {
 		o.Now = time.Now
 	}
 	if o.Sleep == nil {
-		o.Sleep = asc.Sleep
+		o.Sleep = httpx.Sleep
 	}
 	return o
 }
