@@ -233,7 +233,7 @@ func printToken(e Env, term *report.Terminal, inputs map[string]string) int {
 		return exitFailure
 	}
 	if inputs[decodeInput] == "true" {
-		return printDecoded(e.Stdout, e.Stderr, tok)
+		return PrintDecoded(e.Stdout, e.Stderr, tok)
 	}
 	fmt.Fprintln(e.Stdout, tok)
 	return exitOK
@@ -267,8 +267,9 @@ func sessionFlags(fs *flag.FlagSet, e Env) func(map[string]string) int {
 	}
 }
 
-// printDecoded writes a token's header and claims as indented JSON.
-func printDecoded(stdout, stderr io.Writer, tok string) int {
+// PrintDecoded writes a token's header and claims as indented JSON, and
+// returns the exit code.
+func PrintDecoded(stdout, stderr io.Writer, tok string) int {
 	header, claims, err := token.Decode(tok)
 	if err == nil {
 		var b []byte

@@ -34,8 +34,10 @@ func myacinfo(s *session.Session) string {
 	return ""
 }
 
-func TestActionSession(t *testing.T) {
-	t.Parallel()
+// sessionSimulator starts a simulator dated at sessionNow, for the live
+// check of sessions, and stops it when the test ends.
+func sessionSimulator(t *testing.T) (*ascsim.Server, string) {
+	t.Helper()
 	sim, err := ascsim.New(ascsim.WithClock(func() time.Time { return sessionNow }))
 	if err != nil {
 		t.Fatal(err)
@@ -45,6 +47,12 @@ func TestActionSession(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { sim.Close() })
+	return sim, url
+}
+
+func TestActionSession(t *testing.T) {
+	t.Parallel()
+	sim, url := sessionSimulator(t)
 	valid, validS := readSession(t, "valid.session")
 	validYAML, _ := readSession(t, "valid.yaml")
 	expiring, expiringS := readSession(t, "expiring.session")
