@@ -13,6 +13,7 @@ import (
 	"github.com/asc-auth/action/internal/config"
 	"github.com/asc-auth/action/internal/report"
 	"github.com/asc-auth/action/internal/session"
+	"github.com/asc-auth/action/internal/sessionwatch"
 )
 
 // renewal tells the user how to replace a dead or expiring session: the
@@ -20,10 +21,7 @@ import (
 // repository's secret. repo is OWNER/NAME from GITHUB_REPOSITORY, or ""
 // off a runner. The Apple ID is never named: the person fills it in.
 func renewal(repo string) string {
-	if repo == "" {
-		repo = "OWNER/NAME"
-	}
-	return "renew it on a Mac with `fastlane spaceauth -u <your Apple ID> | asc-auth session store --repo " + repo + "`"
+	return "renew it on a Mac with `" + sessionwatch.RenewCommand(repo, "") + "`"
 }
 
 // sessionCheckTimeout bounds the live check: a hung check must not hold

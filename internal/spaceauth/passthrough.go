@@ -39,6 +39,7 @@ type Passthrough struct {
 	state  lineState
 	inYAML bool // the previous line was swallowed as YAML
 	noted  bool
+	last   byte // the last byte written
 	err    error
 }
 
@@ -78,6 +79,7 @@ func (t *Passthrough) Write(p []byte) (int, error) {
 		}
 	}
 	if len(out) > 0 {
+		t.last = out[len(out)-1]
 		if _, err := t.w.Write(out); err != nil {
 			t.err = err
 			return 0, err
@@ -87,12 +89,23 @@ func (t *Passthrough) Write(p []byte) (int, error) {
 }
 
 // Flush writes a last line left undecided at the end of the input, unless
-// it could be part of a session.
+// it could be part of a session, and ends the output with a newline if it
+// does not end with one, so that what is printed next starts a line.
 func (t *Passthrough) Flush() error {
-	if t.err != nil || t.state != undecided || len(t.held) == 0 {
+	if t.err != nil {
 		return t.err
 	}
-	out := t.decide(nil, true)
+	var out []byte
+	if t.state == undecided && len(t.held) > 0 {
+		out = t.decide(nil, true)
+	}
+	if len(out) > 0 {
+		t.last = out[len(out)-1]
+	}
+	if t.last != 0 && t.last != '\n' {
+		out = append(out, '\n')
+		t.last = '\n'
+	}
 	if len(out) > 0 {
 		_, t.err = t.w.Write(out)
 	}
