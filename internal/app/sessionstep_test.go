@@ -15,7 +15,7 @@ import (
 // sessionNow is the fixed "now" the session fixtures were made for.
 var sessionNow = time.Date(2026, 11, 22, 9, 42, 18, 549512137, time.UTC)
 
-func readSession(t *testing.T, name string) (string, *session.Session) {
+func readSession(t testing.TB, name string) (string, *session.Session) {
 	t.Helper()
 	raw := strings.TrimSpace(string(readTestdata(t, "session/"+name)))
 	s, err := session.Parse(raw)

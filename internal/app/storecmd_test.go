@@ -30,7 +30,7 @@ type storeWorld struct {
 	validS   *session.Session
 }
 
-func newStoreWorld(t *testing.T) *storeWorld {
+func newStoreWorld(t testing.TB) *storeWorld {
 	t.Helper()
 	w := &storeWorld{gh: cifake.NewGitHub(), gl: cifake.NewGitLab(), cc: cifake.NewCircleCI(), br: cifake.NewBitrise()}
 	t.Cleanup(func() { w.gh.Close(); w.gl.Close(); w.cc.Close(); w.br.Close() })
