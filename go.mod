@@ -10,6 +10,10 @@ require (
 	howett.net/plist v1.0.1
 )
 
+// Sealed boxes for GitHub secrets: x/crypto's blake2b (the box's nonce)
+// detects CPU features with x/sys.
+require golang.org/x/sys v0.38.0 // indirect
+
 // Simulator only: internal/ascsim checks requests against Apple's OpenAPI
 // document with kin-openapi, which brings the modules below. None of them
 // is linked into the action's image, built with -tags nosimulator.
