@@ -5,8 +5,7 @@
 // status and the server's message, never the request body.
 //
 // It is deliberately small; the HTTP hygiene shared by the whole program
-// (backoff, Retry-After, URL redaction) is meant to move here from
-// internal/httpx once that lands.
+// (which failures are worth repeating, backoff, Retry-After) is httpx's.
 package ciapi
 
 import (
@@ -16,10 +15,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/asc-auth/action/internal/httpx"
 )
 
 // maxBody caps an answer read: every answer these APIs give a secret or
@@ -30,9 +32,17 @@ const maxBody = 4 << 20
 const defaultTimeout = 30 * time.Second
 
 // retries is how often an idempotent request (GET, PUT, DELETE) is tried
-// again after a network error or a 502/503/504; other methods are never
-// retried, since a lost answer does not say whether they took effect.
+// again after a temporary network error, a 429 or a 502/503/504; other
+// methods are never retried, since a lost answer does not say whether
+// they took effect.
 const retries = 2
+
+// Backoff between retries: full jitter from 500 ms, at most 5 s, or the
+// server's Retry-After (capped by httpx) when it asks for longer.
+const (
+	backoffBase = 500 * time.Millisecond
+	backoffMax  = 5 * time.Second
+)
 
 // Client sends requests to one API.
 type Client struct {
@@ -69,7 +79,7 @@ func New(base string, auth func(http.Header), opts ...Option) *Client {
 	c := &Client{
 		base: strings.TrimSuffix(base, "/"), auth: auth,
 		hc: &http.Client{Timeout: defaultTimeout}, ua: "asc-auth", accept: "application/json",
-		sleep: sleepCtx,
+		sleep: httpx.Sleep,
 	}
 	for _, o := range opts {
 		o(c)
@@ -118,11 +128,13 @@ func (c *Client) Do(ctx context.Context, method, path string, in, out any) (int,
 	}
 	idempotent := method == http.MethodGet || method == http.MethodPut || method == http.MethodDelete
 	for attempt := 0; ; attempt++ {
-		status, data, err := c.once(ctx, method, path, body)
-		retry := idempotent && attempt < retries && ctx.Err() == nil &&
-			(err != nil || status == http.StatusBadGateway || status == http.StatusServiceUnavailable || status == http.StatusGatewayTimeout)
-		if retry {
-			if serr := c.sleep(ctx, time.Duration(attempt+1)*500*time.Millisecond); serr != nil {
+		status, header, data, err := c.once(ctx, method, path, body)
+		if idempotent && attempt < retries && ctx.Err() == nil && retryable(status, err) {
+			wait := httpx.Backoff(attempt+1, backoffBase, backoffMax, rand.Float64)
+			if ra, ok := httpx.RetryAfter(header.Get("Retry-After"), time.Now()); ok {
+				wait = max(wait, min(ra, httpx.MaxRetryAfter))
+			}
+			if serr := c.sleep(ctx, wait); serr != nil {
 				return 0, serr
 			}
 			continue
@@ -142,14 +154,27 @@ func (c *Client) Do(ctx context.Context, method, path string, in, out any) (int,
 	}
 }
 
-func (c *Client) once(ctx context.Context, method, path string, body []byte) (int, []byte, error) {
+// retryable reports whether an attempt's failure is worth repeating: a
+// temporary network error, or an answer that asks to come back later.
+func retryable(status int, err error) bool {
+	if err != nil {
+		return httpx.Temporary(err)
+	}
+	switch status {
+	case http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return true
+	}
+	return false
+}
+
+func (c *Client) once(ctx context.Context, method, path string, body []byte) (int, http.Header, []byte, error) {
 	var r io.Reader
 	if body != nil {
 		r = bytes.NewReader(body)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, c.base+path, r)
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, nil, err
 	}
 	req.Header.Set("Accept", c.accept)
 	req.Header.Set("User-Agent", c.ua)
@@ -162,18 +187,15 @@ func (c *Client) once(ctx context.Context, method, path string, body []byte) (in
 	c.count.Add(1)
 	res, err := c.hc.Do(req)
 	if err != nil {
-		var ue interface{ Unwrap() error }
-		if errors.As(err, &ue) {
-			err = ue.Unwrap() // drop the URL the client adds; the caller names the path
-		}
-		return 0, nil, err
+		// Drop the URL net/http adds; the caller names the path.
+		return 0, nil, nil, httpx.UnwrapURLError(err)
 	}
 	defer res.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(res.Body, maxBody))
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, nil, err
 	}
-	return res.StatusCode, data, nil
+	return res.StatusCode, res.Header, data, nil
 }
 
 // message takes the server's message out of an error body: GitHub's
@@ -208,15 +230,4 @@ func statusText(code int) string {
 		return fmt.Sprintf("%d %s", code, t)
 	}
 	return fmt.Sprintf("%d", code)
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
