@@ -621,11 +621,8 @@ func (c *call) submissionResource(sub *submission) resource {
 // Reads.
 
 func (c *call) listAppBetaGroups() {
-	c.s.mu.Lock()
-	a, ok := c.s.data.appByID[c.id]
-	if !ok {
-		c.s.mu.Unlock()
-		writeErrors(c.w, errNoResource("apps", c.id))
+	a := c.lockApp()
+	if a == nil {
 		return
 	}
 	var gs []*betaGroup
@@ -665,13 +662,7 @@ func (c *call) inBuilds(g *betaGroup) bool {
 
 // writeGroups writes a page of groups and releases the lock.
 func (c *call) writeGroups(gs []*betaGroup) {
-	gs, meta, next := page(c, gs)
-	data := make([]resource, len(gs))
-	for i, g := range gs {
-		data[i] = c.betaGroupResource(g)
-	}
-	c.s.mu.Unlock()
-	c.writeDocument(data, nil, meta, next)
+	writePage(c, gs, func(g *betaGroup, _ *included) resource { return c.betaGroupResource(g) })
 }
 
 // lockBuild takes the lock and returns the path's build, or answers 404
@@ -740,13 +731,7 @@ func (c *call) listBuildLocalizations() {
 			locs = append(locs, l)
 		}
 	}
-	locs, meta, next := page(c, locs)
-	data := make([]resource, len(locs))
-	for i, l := range locs {
-		data[i] = c.buildLocResource(l)
-	}
-	c.s.mu.Unlock()
-	c.writeDocument(data, nil, meta, next)
+	writePage(c, locs, func(l *buildLoc, _ *included) resource { return c.buildLocResource(l) })
 }
 
 func (c *call) getBuildSubmission() {
@@ -765,11 +750,8 @@ func (c *call) getBuildSubmission() {
 }
 
 func (c *call) listAppLocalizations() {
-	c.s.mu.Lock()
-	a, ok := c.s.data.appByID[c.id]
-	if !ok {
-		c.s.mu.Unlock()
-		writeErrors(c.w, errNoResource("apps", c.id))
+	a := c.lockApp()
+	if a == nil {
 		return
 	}
 	var locs []*appLoc
@@ -778,9 +760,7 @@ func (c *call) listAppLocalizations() {
 			locs = append(locs, l)
 		}
 	}
-	locs, meta, next := page(c, locs)
-	data := make([]resource, len(locs))
-	for i, l := range locs {
+	writePage(c, locs, func(l *appLoc, _ *included) resource {
 		res := c.newResource("betaAppLocalizations", l.id)
 		res.Attributes["locale"] = l.locale
 		if l.description != "" {
@@ -790,18 +770,13 @@ func (c *call) listAppLocalizations() {
 			res.Attributes["feedbackEmail"] = l.feedbackEmail
 		}
 		c.relate(&res, "app", &linkage{"apps", a.id}, false)
-		data[i] = c.sparse(res)
-	}
-	c.s.mu.Unlock()
-	c.writeDocument(data, nil, meta, next)
+		return c.sparse(res)
+	})
 }
 
 func (c *call) getBetaAppReviewDetail() {
-	c.s.mu.Lock()
-	a, ok := c.s.data.appByID[c.id]
-	if !ok {
-		c.s.mu.Unlock()
-		writeErrors(c.w, errNoResource("apps", c.id))
+	a := c.lockApp()
+	if a == nil {
 		return
 	}
 	d := c.s.reviewDetail(a)
