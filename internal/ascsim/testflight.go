@@ -794,20 +794,13 @@ func (c *call) getBetaAppReviewDetail() {
 }
 
 func (c *call) getEncryptionDeclaration() {
-	c.s.mu.Lock()
-	d, ok := c.s.tf.decls[c.id]
-	if !ok {
-		c.s.mu.Unlock()
-		writeErrors(c.w, errNoResource("appEncryptionDeclarations", c.id))
-		return
-	}
-	res := c.newResource("appEncryptionDeclarations", d.id)
-	res.Attributes["appEncryptionDeclarationState"] = d.state
-	res.Attributes["appDescription"] = "Uses TLS"
-	res.Attributes["exempt"] = false
-	res = c.sparse(res)
-	c.s.mu.Unlock()
-	c.writeDocument(res, nil, nil, "")
+	getOne(c, "appEncryptionDeclarations", func() map[string]*encDecl { return c.s.tf.decls }, func(d *encDecl, _ *included) resource {
+		res := c.newResource("appEncryptionDeclarations", d.id)
+		res.Attributes["appEncryptionDeclarationState"] = d.state
+		res.Attributes["appDescription"] = "Uses TLS"
+		res.Attributes["exempt"] = false
+		return c.sparse(res)
+	})
 }
 
 // Writes. Each checks what Apple is reported to check; the bodies have
@@ -1042,11 +1035,8 @@ func (c *call) updateBuildLocalization() {
 	if !c.decodeBody(&body) || c.idMismatch(body.Data.ID) {
 		return
 	}
-	c.s.mu.Lock()
-	l, ok := c.s.tf.locByID[c.id]
+	l, ok := lockPath(c, "betaBuildLocalizations", func() map[string]*buildLoc { return c.s.tf.locByID })
 	if !ok {
-		c.s.mu.Unlock()
-		writeErrors(c.w, errNoResource("betaBuildLocalizations", c.id))
 		return
 	}
 	if v := body.Data.Attributes.WhatsNew; v != nil {
