@@ -477,13 +477,7 @@ func (c *Client) BuildBetaDetailOf(ctx context.Context, buildID string) (*BuildB
 		return nil, err
 	}
 	q := url.Values{"fields[buildBetaDetails]": {"autoNotifyEnabled,internalBuildState,externalBuildState"}}
-	var doc struct {
-		Data BuildBetaDetail `json:"data"`
-	}
-	if err := c.send1(ctx, http.MethodGet, "/v1/builds/"+url.PathEscape(buildID)+"/buildBetaDetail", q, nil, &doc); err != nil {
-		return nil, err
-	}
-	return &doc.Data, nil
+	return sendData[BuildBetaDetail](ctx, c, http.MethodGet, "/v1/builds/"+url.PathEscape(buildID)+"/buildBetaDetail", q, nil)
 }
 
 // SetAutoNotify sets a beta detail's autoNotifyEnabled: PATCH
@@ -493,17 +487,7 @@ func (c *Client) SetAutoNotify(ctx context.Context, detailID string, enabled boo
 	if err := checkID("build beta detail ID", detailID); err != nil {
 		return nil, err
 	}
-	body := map[string]any{"data": map[string]any{
-		"type": "buildBetaDetails", "id": detailID,
-		"attributes": map[string]any{"autoNotifyEnabled": enabled},
-	}}
-	var doc struct {
-		Data BuildBetaDetail `json:"data"`
-	}
-	if err := c.send1(idempotent(ctx), http.MethodPatch, "/v1/buildBetaDetails/"+url.PathEscape(detailID), nil, body, &doc); err != nil {
-		return nil, err
-	}
-	return &doc.Data, nil
+	return patchAttributes[BuildBetaDetail](ctx, c, "buildBetaDetails", detailID, map[string]any{"autoNotifyEnabled": enabled})
 }
 
 // BetaBuildLocalizations lists a build's "What to Test" localizations:
@@ -533,15 +517,9 @@ func (c *Client) CreateBetaBuildLocalization(ctx context.Context, buildID, local
 	body := map[string]any{"data": map[string]any{
 		"type":          "betaBuildLocalizations",
 		"attributes":    map[string]any{"locale": locale, "whatsNew": whatsNew},
-		"relationships": map[string]any{"build": ToOneRelationship{Data: &ResourceLinkage{Type: "builds", ID: buildID}}},
+		"relationships": buildRelationship(buildID),
 	}}
-	var doc struct {
-		Data BetaBuildLocalization `json:"data"`
-	}
-	if err := c.send1(ctx, http.MethodPost, "/v1/betaBuildLocalizations", nil, body, &doc); err != nil {
-		return nil, err
-	}
-	return &doc.Data, nil
+	return sendData[BetaBuildLocalization](ctx, c, http.MethodPost, "/v1/betaBuildLocalizations", nil, body)
 }
 
 // UpdateBetaBuildLocalization sets a localization's whatsNew (the only
@@ -551,17 +529,7 @@ func (c *Client) UpdateBetaBuildLocalization(ctx context.Context, id, whatsNew s
 	if err := checkID("beta build localization ID", id); err != nil {
 		return nil, err
 	}
-	body := map[string]any{"data": map[string]any{
-		"type": "betaBuildLocalizations", "id": id,
-		"attributes": map[string]any{"whatsNew": whatsNew},
-	}}
-	var doc struct {
-		Data BetaBuildLocalization `json:"data"`
-	}
-	if err := c.send1(idempotent(ctx), http.MethodPatch, "/v1/betaBuildLocalizations/"+url.PathEscape(id), nil, body, &doc); err != nil {
-		return nil, err
-	}
-	return &doc.Data, nil
+	return patchAttributes[BetaBuildLocalization](ctx, c, "betaBuildLocalizations", id, map[string]any{"whatsNew": whatsNew})
 }
 
 // BuildBetaAppReviewSubmission reads the build's beta review submission:
@@ -594,15 +562,9 @@ func (c *Client) SubmitForBetaReview(ctx context.Context, buildID string) (*Beta
 	}
 	body := map[string]any{"data": map[string]any{
 		"type":          "betaAppReviewSubmissions",
-		"relationships": map[string]any{"build": ToOneRelationship{Data: &ResourceLinkage{Type: "builds", ID: buildID}}},
+		"relationships": buildRelationship(buildID),
 	}}
-	var doc struct {
-		Data BetaAppReviewSubmission `json:"data"`
-	}
-	if err := c.send1(ctx, http.MethodPost, "/v1/betaAppReviewSubmissions", nil, body, &doc); err != nil {
-		return nil, err
-	}
-	return &doc.Data, nil
+	return sendData[BetaAppReviewSubmission](ctx, c, http.MethodPost, "/v1/betaAppReviewSubmissions", nil, body)
 }
 
 // BuildsInBetaReview returns the unexpired builds of a pre-release version
@@ -634,7 +596,7 @@ func (c *Client) NotifyBetaTesters(ctx context.Context, buildID string) error {
 	}
 	body := map[string]any{"data": map[string]any{
 		"type":          "buildBetaNotifications",
-		"relationships": map[string]any{"build": ToOneRelationship{Data: &ResourceLinkage{Type: "builds", ID: buildID}}},
+		"relationships": buildRelationship(buildID),
 	}}
 	return c.send1(ctx, http.MethodPost, "/v1/buildBetaNotifications", nil, body, nil)
 }
@@ -694,13 +656,7 @@ func (c *Client) AppBetaReviewDetail(ctx context.Context, appID string) (*BetaAp
 		return nil, err
 	}
 	q := url.Values{"fields[betaAppReviewDetails]": {"contactFirstName,contactLastName,contactPhone,contactEmail,demoAccountName,demoAccountRequired"}}
-	var doc struct {
-		Data BetaAppReviewDetail `json:"data"`
-	}
-	if err := c.send1(ctx, http.MethodGet, "/v1/apps/"+url.PathEscape(appID)+"/betaAppReviewDetail", q, nil, &doc); err != nil {
-		return nil, err
-	}
-	return &doc.Data, nil
+	return sendData[BetaAppReviewDetail](ctx, c, http.MethodGet, "/v1/apps/"+url.PathEscape(appID)+"/betaAppReviewDetail", q, nil)
 }
 
 // AppEncryptionDeclarationByID reads an export compliance declaration's
@@ -710,13 +666,7 @@ func (c *Client) AppEncryptionDeclarationByID(ctx context.Context, id string) (*
 		return nil, err
 	}
 	q := url.Values{"fields[appEncryptionDeclarations]": {"appEncryptionDeclarationState,appDescription"}}
-	var doc struct {
-		Data AppEncryptionDeclaration `json:"data"`
-	}
-	if err := c.send1(ctx, http.MethodGet, "/v1/appEncryptionDeclarations/"+url.PathEscape(id), q, nil, &doc); err != nil {
-		return nil, err
-	}
-	return &doc.Data, nil
+	return sendData[AppEncryptionDeclaration](ctx, c, http.MethodGet, "/v1/appEncryptionDeclarations/"+url.PathEscape(id), q, nil)
 }
 
 // BuildUpdate is what UpdateBuild changes; nil and "" fields are left out.
@@ -758,6 +708,32 @@ func (c *Client) UpdateBuild(ctx context.Context, buildID string, u BuildUpdate)
 		return nil, err
 	}
 	return &doc.Data, nil
+}
+
+// sendData sends a request (send1) and returns its document's data,
+// decoded as T.
+func sendData[T any](ctx context.Context, c *Client, method, path string, q url.Values, body any) (*T, error) {
+	var doc struct {
+		Data T `json:"data"`
+	}
+	if err := c.send1(ctx, method, path, q, body, &doc); err != nil {
+		return nil, err
+	}
+	return &doc.Data, nil
+}
+
+// patchAttributes sets attributes of the typ resource id: PATCH
+// /v1/{typ}/{id}, retried like a GET since it sets values. It returns the
+// resource as Apple answers it.
+func patchAttributes[T any](ctx context.Context, c *Client, typ, id string, attrs map[string]any) (*T, error) {
+	body := map[string]any{"data": map[string]any{"type": typ, "id": id, "attributes": attrs}}
+	return sendData[T](idempotent(ctx), c, http.MethodPatch, "/v1/"+typ+"/"+url.PathEscape(id), nil, body)
+}
+
+// buildRelationship is the relationships object of a new resource that
+// belongs to the build (relationships.build of the create request).
+func buildRelationship(buildID string) map[string]any {
+	return map[string]any{"build": ToOneRelationship{Data: &ResourceLinkage{Type: "builds", ID: buildID}}}
 }
 
 // idempotentKey marks a request context whose POST or PATCH may be

@@ -66,13 +66,7 @@ func (c *call) listApps() {
 		"bundleId": byString(func(x *app) string { return x.bundleID }),
 		"sku":      byString(func(x *app) string { return x.sku }),
 	})
-	apps, meta, next := page(c, apps)
-	data := make([]resource, len(apps))
-	for i, a := range apps {
-		data[i] = c.appResource(a)
-	}
-	c.s.mu.Unlock()
-	c.writeDocument(data, nil, meta, next)
+	writePage(c, apps, func(a *app, _ *included) resource { return c.appResource(a) })
 }
 
 // bundleIDMatches is filter[bundleId] as Apple applies it: not an exact
@@ -95,19 +89,48 @@ func bundleIDMatches(want []string, bundleID string) bool {
 // ID. The index is fetched, read and rendered under the server's lock
 // (some indexes are made lazily).
 func getOne[T any](c *call, typ string, index func() map[string]T, render func(T, *included) resource) {
-	var res resource
-	var in included
-	c.s.mu.Lock()
-	v, ok := index()[c.id]
-	if ok {
-		res = render(v, &in)
-	}
-	c.s.mu.Unlock()
+	v, ok := lockPath(c, typ, index)
 	if !ok {
-		writeErrors(c.w, errNoResource(typ, c.id))
 		return
 	}
+	var in included
+	res := render(v, &in)
+	c.s.mu.Unlock()
 	c.writeDocument(res, &in, nil, "")
+}
+
+// lockPath takes the lock and returns index()[c.id], the resource of type
+// typ the path names. When there is none it answers 404 and returns false
+// without the lock; otherwise the caller holds c.s.mu and must release it.
+func lockPath[T any](c *call, typ string, index func() map[string]T) (T, bool) {
+	c.s.mu.Lock()
+	v, ok := index()[c.id]
+	if !ok {
+		c.s.mu.Unlock()
+		writeErrors(c.w, errNoResource(typ, c.id))
+	}
+	return v, ok
+}
+
+// lockApp is lockPath for the path's app: nil, without the lock, when
+// there is none.
+func (c *call) lockApp() *app {
+	a, _ := lockPath(c, "apps", func() map[string]*app { return c.s.data.appByID })
+	return a
+}
+
+// writePage writes the page of items the query asks for, each as render
+// makes it, with what they include, and releases the lock, which the
+// caller holds.
+func writePage[T any](c *call, items []T, render func(T, *included) resource) {
+	items, meta, next := page(c, items)
+	var in included
+	data := make([]resource, len(items))
+	for i, v := range items {
+		data[i] = render(v, &in)
+	}
+	c.s.mu.Unlock()
+	c.writeDocument(data, &in, meta, next)
 }
 
 func (c *call) getApp() {
@@ -150,14 +173,7 @@ func (c *call) listBuilds() {
 		"uploadedDate":      byTime(func(x *build) time.Time { return x.uploaded }),
 		"preReleaseVersion": byString(func(x *build) string { return x.prv.version }),
 	})
-	builds, meta, next := page(c, builds)
-	var in included
-	data := make([]resource, len(builds))
-	for i, b := range builds {
-		data[i] = c.buildResource(b, &in)
-	}
-	c.s.mu.Unlock()
-	c.writeDocument(data, &in, meta, next)
+	writePage(c, builds, c.buildResource)
 }
 
 func (c *call) getBuild() {
@@ -210,14 +226,7 @@ func (c *call) listPreReleaseVersions() {
 	sortBy(prvs, c.q.sort, map[string]sortKey[*preReleaseVersion]{
 		"version": byString(func(x *preReleaseVersion) string { return x.version }),
 	})
-	prvs, meta, next := page(c, prvs)
-	var in included
-	data := make([]resource, len(prvs))
-	for i, p := range prvs {
-		data[i] = c.preReleaseVersionResource(p, &in)
-	}
-	c.s.mu.Unlock()
-	c.writeDocument(data, &in, meta, next)
+	writePage(c, prvs, c.preReleaseVersionResource)
 }
 
 func (c *call) getPreReleaseVersion() {
@@ -242,11 +251,8 @@ func (c *call) preReleaseVersionResource(p *preReleaseVersion, in *included) res
 // Build uploads.
 
 func (c *call) listBuildUploads() {
-	c.s.mu.Lock()
-	a, ok := c.s.data.appByID[c.id]
-	if !ok {
-		c.s.mu.Unlock()
-		writeErrors(c.w, errNoResource("apps", c.id))
+	a := c.lockApp()
+	if a == nil {
 		return
 	}
 	var uploads []*buildUpload
@@ -261,14 +267,7 @@ func (c *call) listBuildUploads() {
 		"cfBundleVersion": byString(func(x *buildUpload) string { return x.number }),
 		"uploadedDate":    byTime(func(x *buildUpload) time.Time { return x.uploaded }),
 	})
-	uploads, meta, next := page(c, uploads)
-	var in included
-	data := make([]resource, len(uploads))
-	for i, u := range uploads {
-		data[i] = c.buildUploadResource(u, &in)
-	}
-	c.s.mu.Unlock()
-	c.writeDocument(data, &in, meta, next)
+	writePage(c, uploads, c.buildUploadResource)
 }
 
 func (c *call) getBuildUpload() {

@@ -621,11 +621,8 @@ func (c *call) submissionResource(sub *submission) resource {
 // Reads.
 
 func (c *call) listAppBetaGroups() {
-	c.s.mu.Lock()
-	a, ok := c.s.data.appByID[c.id]
-	if !ok {
-		c.s.mu.Unlock()
-		writeErrors(c.w, errNoResource("apps", c.id))
+	a := c.lockApp()
+	if a == nil {
 		return
 	}
 	var gs []*betaGroup
@@ -665,23 +662,44 @@ func (c *call) inBuilds(g *betaGroup) bool {
 
 // writeGroups writes a page of groups and releases the lock.
 func (c *call) writeGroups(gs []*betaGroup) {
-	gs, meta, next := page(c, gs)
-	data := make([]resource, len(gs))
-	for i, g := range gs {
-		data[i] = c.betaGroupResource(g)
-	}
-	c.s.mu.Unlock()
-	c.writeDocument(data, nil, meta, next)
+	writePage(c, gs, func(g *betaGroup, _ *included) resource { return c.betaGroupResource(g) })
 }
 
 // lockBuild takes the lock and returns the path's build, or answers 404
 // and returns nil without the lock.
 func (c *call) lockBuild() *tfBuild {
+	return c.lockBuildID(c.id, func() apiError { return errNoResource("builds", c.id) })
+}
+
+// lockBodyBuild decodes a body whose data names a build in
+// relationships.build (the POSTs of a submission and a notification),
+// takes the lock and returns the build. On a body it cannot read or a
+// build that does not exist it answers the error (409 for the
+// relationship) and returns nil without the lock; otherwise the caller
+// holds c.s.mu and must release it.
+func (c *call) lockBodyBuild() *tfBuild {
+	var body struct {
+		Data struct {
+			Relationships struct {
+				Build struct{ Data linkage } `json:"build"`
+			} `json:"relationships"`
+		} `json:"data"`
+	}
+	if !c.decodeBody(&body) {
+		return nil
+	}
+	buildID := body.Data.Relationships.Build.Data.ID
+	return c.lockBuildID(buildID, func() apiError { return errRelationship("/data/relationships/build", buildID) })
+}
+
+// lockBuildID takes the lock and returns the TestFlight state of the build
+// with the ID, or answers notFound() and returns nil without the lock.
+func (c *call) lockBuildID(id string, notFound func() apiError) *tfBuild {
 	c.s.mu.Lock()
-	b, ok := c.s.data.byID[c.id]
+	b, ok := c.s.data.byID[id]
 	if !ok {
 		c.s.mu.Unlock()
-		writeErrors(c.w, errNoResource("builds", c.id))
+		writeErrors(c.w, notFound())
 		return nil
 	}
 	return c.s.tfOf(b)
@@ -713,13 +731,7 @@ func (c *call) listBuildLocalizations() {
 			locs = append(locs, l)
 		}
 	}
-	locs, meta, next := page(c, locs)
-	data := make([]resource, len(locs))
-	for i, l := range locs {
-		data[i] = c.buildLocResource(l)
-	}
-	c.s.mu.Unlock()
-	c.writeDocument(data, nil, meta, next)
+	writePage(c, locs, func(l *buildLoc, _ *included) resource { return c.buildLocResource(l) })
 }
 
 func (c *call) getBuildSubmission() {
@@ -738,11 +750,8 @@ func (c *call) getBuildSubmission() {
 }
 
 func (c *call) listAppLocalizations() {
-	c.s.mu.Lock()
-	a, ok := c.s.data.appByID[c.id]
-	if !ok {
-		c.s.mu.Unlock()
-		writeErrors(c.w, errNoResource("apps", c.id))
+	a := c.lockApp()
+	if a == nil {
 		return
 	}
 	var locs []*appLoc
@@ -751,9 +760,7 @@ func (c *call) listAppLocalizations() {
 			locs = append(locs, l)
 		}
 	}
-	locs, meta, next := page(c, locs)
-	data := make([]resource, len(locs))
-	for i, l := range locs {
+	writePage(c, locs, func(l *appLoc, _ *included) resource {
 		res := c.newResource("betaAppLocalizations", l.id)
 		res.Attributes["locale"] = l.locale
 		if l.description != "" {
@@ -763,18 +770,13 @@ func (c *call) listAppLocalizations() {
 			res.Attributes["feedbackEmail"] = l.feedbackEmail
 		}
 		c.relate(&res, "app", &linkage{"apps", a.id}, false)
-		data[i] = c.sparse(res)
-	}
-	c.s.mu.Unlock()
-	c.writeDocument(data, nil, meta, next)
+		return c.sparse(res)
+	})
 }
 
 func (c *call) getBetaAppReviewDetail() {
-	c.s.mu.Lock()
-	a, ok := c.s.data.appByID[c.id]
-	if !ok {
-		c.s.mu.Unlock()
-		writeErrors(c.w, errNoResource("apps", c.id))
+	a := c.lockApp()
+	if a == nil {
 		return
 	}
 	d := c.s.reviewDetail(a)
@@ -792,20 +794,13 @@ func (c *call) getBetaAppReviewDetail() {
 }
 
 func (c *call) getEncryptionDeclaration() {
-	c.s.mu.Lock()
-	d, ok := c.s.tf.decls[c.id]
-	if !ok {
-		c.s.mu.Unlock()
-		writeErrors(c.w, errNoResource("appEncryptionDeclarations", c.id))
-		return
-	}
-	res := c.newResource("appEncryptionDeclarations", d.id)
-	res.Attributes["appEncryptionDeclarationState"] = d.state
-	res.Attributes["appDescription"] = "Uses TLS"
-	res.Attributes["exempt"] = false
-	res = c.sparse(res)
-	c.s.mu.Unlock()
-	c.writeDocument(res, nil, nil, "")
+	getOne(c, "appEncryptionDeclarations", func() map[string]*encDecl { return c.s.tf.decls }, func(d *encDecl, _ *included) resource {
+		res := c.newResource("appEncryptionDeclarations", d.id)
+		res.Attributes["appEncryptionDeclarationState"] = d.state
+		res.Attributes["appDescription"] = "Uses TLS"
+		res.Attributes["exempt"] = false
+		return c.sparse(res)
+	})
 }
 
 // Writes. Each checks what Apple is reported to check; the bodies have
@@ -1040,11 +1035,8 @@ func (c *call) updateBuildLocalization() {
 	if !c.decodeBody(&body) || c.idMismatch(body.Data.ID) {
 		return
 	}
-	c.s.mu.Lock()
-	l, ok := c.s.tf.locByID[c.id]
+	l, ok := lockPath(c, "betaBuildLocalizations", func() map[string]*buildLoc { return c.s.tf.locByID })
 	if !ok {
-		c.s.mu.Unlock()
-		writeErrors(c.w, errNoResource("betaBuildLocalizations", c.id))
 		return
 	}
 	if v := body.Data.Attributes.WhatsNew; v != nil {
@@ -1062,25 +1054,10 @@ func (c *call) updateBuildLocalization() {
 
 // POST /v1/betaAppReviewSubmissions.
 func (c *call) createSubmission() {
-	var body struct {
-		Data struct {
-			Relationships struct {
-				Build struct{ Data linkage } `json:"build"`
-			} `json:"relationships"`
-		} `json:"data"`
-	}
-	if !c.decodeBody(&body) {
+	x := c.lockBodyBuild()
+	if x == nil {
 		return
 	}
-	buildID := body.Data.Relationships.Build.Data.ID
-	c.s.mu.Lock()
-	b, ok := c.s.data.byID[buildID]
-	if !ok {
-		c.s.mu.Unlock()
-		writeErrors(c.w, errRelationship("/data/relationships/build", buildID))
-		return
-	}
-	x := c.s.tfOf(b)
 	_, external := c.s.betaStates(x, c.now)
 	var e *apiError
 	fail := func(err apiError) { e = &err }
@@ -1091,9 +1068,9 @@ func (c *call) createSubmission() {
 		fail(errUnprocessable("The build is not in a valid processing state for this operation.", "The build is not in a valid processing state for this operation."))
 	case external == "MISSING_EXPORT_COMPLIANCE" || external == "IN_EXPORT_COMPLIANCE_REVIEW":
 		fail(errUnprocessable("The build is missing export compliance.", "The build is missing export compliance."))
-	case !slices.ContainsFunc(c.s.tf.appLocs, func(l *appLoc) bool { return l.app == b.app }):
+	case !slices.ContainsFunc(c.s.tf.appLocs, func(l *appLoc) bool { return l.app == x.b.app }):
 		fail(errUnprocessable("betaAppLocalizations not found for this app.", "betaAppLocalization must exist for an app"))
-	case slices.ContainsFunc(c.s.tf.appLocs, func(l *appLoc) bool { return l.app == b.app && l.description == "" }):
+	case slices.ContainsFunc(c.s.tf.appLocs, func(l *appLoc) bool { return l.app == x.b.app && l.description == "" }):
 		fail(errUnprocessable("Beta App Description is missing.", "Beta App Description is required to submit a build for external testing."))
 	case c.s.otherInReview(x, c.now):
 		// Apple allows one build of a version in review; the status it
@@ -1106,7 +1083,7 @@ func (c *call) createSubmission() {
 		return
 	}
 	id := c.s.tf.next("betaAppReviewSubmissions")
-	x.sub = &submission{id: id, build: b, state: "WAITING_FOR_REVIEW", submitted: c.now}
+	x.sub = &submission{id: id, build: x.b, state: "WAITING_FOR_REVIEW", submitted: c.now}
 	c.s.tf.subs[id] = x.sub
 	res := c.submissionResource(x.sub)
 	c.s.mu.Unlock()
@@ -1136,25 +1113,10 @@ func (s *Server) reviewStateOf(b *build) string {
 
 // POST /v1/buildBetaNotifications.
 func (c *call) createNotification() {
-	var body struct {
-		Data struct {
-			Relationships struct {
-				Build struct{ Data linkage } `json:"build"`
-			} `json:"relationships"`
-		} `json:"data"`
-	}
-	if !c.decodeBody(&body) {
+	x := c.lockBodyBuild()
+	if x == nil {
 		return
 	}
-	buildID := body.Data.Relationships.Build.Data.ID
-	c.s.mu.Lock()
-	b, ok := c.s.data.byID[buildID]
-	if !ok {
-		c.s.mu.Unlock()
-		writeErrors(c.w, errRelationship("/data/relationships/build", buildID))
-		return
-	}
-	x := c.s.tfOf(b)
 	if x.autoNotify {
 		c.s.mu.Unlock()
 		writeErrors(c.w, newError(http.StatusConflict, "STATE_ERROR.ENTITY_STATE_INVALID",

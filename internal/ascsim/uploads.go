@@ -550,11 +550,8 @@ func (c *call) getBuildUploadFile() {
 // GET /v1/buildUploads/{id}/buildUploadFiles.
 
 func (c *call) listBuildUploadFiles() {
-	c.s.mu.Lock()
-	u, ok := c.s.data.upByID[c.id]
+	u, ok := lockPath(c, "buildUploads", func() map[string]*buildUpload { return c.s.data.upByID })
 	if !ok {
-		c.s.mu.Unlock()
-		writeErrors(c.w, errNoResource("buildUploads", c.id))
 		return
 	}
 	var files []*uploadFile
@@ -563,13 +560,7 @@ func (c *call) listBuildUploadFiles() {
 			files = append(files, f)
 		}
 	}
-	files, meta, next := page(c, files)
-	data := make([]resource, len(files))
-	for i, f := range files {
-		data[i] = c.uploadFileResource(f)
-	}
-	c.s.mu.Unlock()
-	c.writeDocument(data, nil, meta, next)
+	writePage(c, files, func(f *uploadFile, _ *included) resource { return c.uploadFileResource(f) })
 }
 
 // PATCH /v1/buildUploadFiles/{id}: store sourceFileChecksums and, with

@@ -1,9 +1,6 @@
 package buildnum_test
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"errors"
 	"net/http"
 	"strconv"
@@ -13,14 +10,9 @@ import (
 
 	"github.com/asc-auth/action/internal/asc"
 	"github.com/asc-auth/action/internal/ascsim"
+	"github.com/asc-auth/action/internal/ascsim/simtest"
 	"github.com/asc-auth/action/internal/buildnum"
 	"github.com/asc-auth/action/internal/clocktest"
-	"github.com/asc-auth/action/internal/token"
-)
-
-const (
-	kid = "DEMOKEY001"
-	iss = "69a6de7e-1b2c-47e3-a053-5b8c7c11a4d1"
 )
 
 // advancing moves the clock forward before every request, so that a long
@@ -55,33 +47,12 @@ func newFixtureTB(b *testing.B) *fixture { return newFixtureWith(b, setup{}) }
 func newFixtureWith(t testing.TB, s setup) *fixture {
 	t.Helper()
 	clk := clocktest.New(time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC))
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
 	sim, err := ascsim.New(ascsim.WithClock(clk.Now))
 	if err != nil {
 		t.Fatal(err)
 	}
-	sim.RegisterKey(kid, iss, false, &key.PublicKey)
-	url, err := sim.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sim.Close() })
-	m, err := token.NewMinter(key, token.Config{KeyID: kid, IssuerID: iss, Lifetime: s.lifetime}, token.WithClock(clk.Now))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tokens := asc.NewTokenCache(func() (string, time.Time, error) {
-		tok, err := m.Mint()
-		return tok.Value, tok.ExpiresAt, err
-	}, clk.Now)
-	client := asc.NewClient(tokens,
-		asc.WithBaseURL(url),
-		asc.WithClock(clk.Now),
+	client := simtest.NewClient(t, sim, clk, s.lifetime,
 		asc.WithHTTPClient(&http.Client{Transport: advancing{clk, s.step, http.DefaultTransport}}),
-		asc.WithSleep(clk.Sleep),
 	)
 	return &fixture{sim: sim, client: client, clock: clk, app: sim.AddApp("com.example.app", "Example")}
 }
@@ -237,7 +208,7 @@ func TestFindErrors(t *testing.T) {
 		}
 	}
 
-	f.sim.SetForbidden(kid, true)
+	f.sim.SetForbidden(simtest.KeyID, true)
 	_, err := buildnum.Find(t.Context(), f.client, buildnum.Query{App: "com.example.app", Platform: asc.PlatformIOS, Initial: one(t)})
 	if err == nil || !strings.Contains(err.Error(), "role") || !errors.Is(err, asc.ErrForbidden) {
 		t.Errorf("403: error %v, want one naming the key's role", err)

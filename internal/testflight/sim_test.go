@@ -8,9 +8,6 @@ package testflight_test
 // Run returned.
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"net/http"
 	"slices"
 	"strconv"
@@ -21,15 +18,10 @@ import (
 
 	"github.com/asc-auth/action/internal/asc"
 	"github.com/asc-auth/action/internal/ascsim"
+	"github.com/asc-auth/action/internal/ascsim/simtest"
 	"github.com/asc-auth/action/internal/clocktest"
 	"github.com/asc-auth/action/internal/httpx"
 	"github.com/asc-auth/action/internal/testflight"
-	"github.com/asc-auth/action/internal/token"
-)
-
-const (
-	simKeyID  = "SIMKEY0001"
-	simIssuer = "57246542-96fe-1a63-e053-0824d011072a"
 )
 
 type fixture struct {
@@ -54,35 +46,13 @@ type setup struct {
 func newFixture(t testing.TB, s setup) *fixture {
 	t.Helper()
 	clk := clocktest.New(time.Date(2026, 3, 9, 14, 0, 0, 0, time.UTC))
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
 	sim, err := ascsim.New(append([]ascsim.Option{ascsim.WithClock(clk.Now)}, s.opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sim.RegisterKey(simKeyID, simIssuer, false, &key.PublicKey)
-	base, err := sim.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = sim.Close() })
-	m, err := token.NewMinter(key, token.Config{KeyID: simKeyID, IssuerID: simIssuer, Lifetime: s.lifetime}, token.WithClock(clk.Now))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tokens := asc.NewTokenCache(func() (string, time.Time, error) {
-		tok, err := m.Mint()
-		return tok.Value, tok.ExpiresAt, err
-	}, clk.Now)
 	f := &fixture{t: t, sim: sim, clock: clk, tokens: map[string]bool{}}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
-	t.Cleanup(tr.CloseIdleConnections)
-	f.client = asc.NewClient(tokens,
-		asc.WithBaseURL(base),
-		asc.WithClock(clk.Now),
-		asc.WithSleep(clk.Sleep),
+	f.client = simtest.NewClient(t, sim, clk, s.lifetime,
 		asc.WithRand(func() float64 { return 0.5 }),
 		asc.WithHTTPClient(&http.Client{Transport: roundTripper(func(r *http.Request) (*http.Response, error) {
 			f.mu.Lock()
@@ -95,6 +65,7 @@ func newFixture(t testing.TB, s setup) *fixture {
 			return tr.RoundTrip(r)
 		})}),
 	)
+	t.Cleanup(tr.CloseIdleConnections) // registered after NewClient's cleanup, so it runs before sim.Close
 	f.app = sim.AddApp("com.example.demo", "Demo")
 	return f
 }

@@ -9,10 +9,7 @@ package upload_test
 // what Run returned.
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/md5"
-	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"io"
@@ -29,17 +26,14 @@ import (
 
 	"github.com/asc-auth/action/internal/asc"
 	"github.com/asc-auth/action/internal/ascsim"
+	"github.com/asc-auth/action/internal/ascsim/simtest"
 	"github.com/asc-auth/action/internal/bundle/bundletest"
 	"github.com/asc-auth/action/internal/clocktest"
-	"github.com/asc-auth/action/internal/token"
 	"github.com/asc-auth/action/internal/transfer"
 	"github.com/asc-auth/action/internal/upload"
 )
 
 const (
-	simKeyID  = "SIMKEY0001"
-	simIssuer = "57246542-96fe-1a63-e053-0824d011072a"
-
 	simVersion = "1.0.0"
 	// simPartSize makes the .ipa about a dozen parts, so that several are
 	// in flight at once and one can fail while others succeed.
@@ -73,10 +67,6 @@ type simFixture struct {
 func newSimFixture(t *testing.T, s simSetup) *simFixture {
 	t.Helper()
 	clk := clocktest.New(time.Date(2026, 3, 9, 14, 0, 0, 0, time.UTC))
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
 	partSize := s.partSize
 	if partSize == 0 {
 		partSize = simPartSize
@@ -90,36 +80,18 @@ func newSimFixture(t *testing.T, s simSetup) *simFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sim.RegisterKey(simKeyID, simIssuer, false, &key.PublicKey)
-	base, err := sim.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = sim.Close() })
-
-	m, err := token.NewMinter(key, token.Config{KeyID: simKeyID, IssuerID: simIssuer, Lifetime: s.lifetime}, token.WithClock(clk.Now))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tokens := asc.NewTokenCache(func() (string, time.Time, error) {
-		tok, err := m.Mint()
-		return tok.Value, tok.ExpiresAt, err
-	}, clk.Now)
 	f := &simFixture{t: t, sim: sim, clock: clk, tokens: map[string]bool{}}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
-	t.Cleanup(tr.CloseIdleConnections)
-	f.client = asc.NewClient(tokens,
-		asc.WithBaseURL(base),
-		asc.WithClock(clk.Now),
+	f.client = simtest.NewClient(t, sim, clk, s.lifetime,
 		asc.WithHTTPClient(&http.Client{Transport: roundTripper(func(r *http.Request) (*http.Response, error) {
 			f.mu.Lock()
 			f.tokens[r.Header.Get("Authorization")] = true
 			f.mu.Unlock()
 			return tr.RoundTrip(r)
 		})}),
-		asc.WithSleep(f.clock.Sleep),
 		asc.WithRand(func() float64 { return 0.5 }),
 	)
+	t.Cleanup(tr.CloseIdleConnections) // registered after NewClient's cleanup, so it runs before sim.Close
 	f.app = sim.AddApp("com.example.demo", "Demo")
 	return f
 }
