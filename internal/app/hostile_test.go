@@ -143,3 +143,43 @@ func FuzzEchoedSecrets(f *testing.F) {
 		}
 	})
 }
+
+// TestEchoedPartSignatureIsNotPrinted: a part host that quotes the
+// presigned URL back must not get its signature printed, as the action or
+// on the command line.
+func TestEchoedPartSignatureIsNotPrinted(t *testing.T) {
+	t.Parallel()
+	sim, url := testSimulator(t, time.Now)
+	sim.InjectPartFault(ascsim.PartFault{Kind: ascsim.PartEchoURL, Part: ascsim.AnyPart})
+	signature := regexp.MustCompile(`signature [0-9a-f]{16,}`)
+	ipa := writeIPA(t, "6.0", "1")
+
+	r := actionstest.New(t)
+	for k, v := range map[string]string{"key-id": demo.KeyID, "issuer-id": demo.IssuerID,
+		"private-key": string(readTestdata(t, "AuthKey_DEMOKEY001.p8")), "api-base-url": url, "upload-file": ipa} {
+		r.SetInput(k, v)
+	}
+	code := Main(t.Context(), Env{Getenv: r.Getenv, Stdout: r.Stdout, Stderr: r.Stdout, Now: time.Now,
+		ReadFile: os.ReadFile, Version: "test", PollInterval: 100 * time.Millisecond})
+	if code != exitFailure || !strings.Contains(r.Stdout.String(), "Access Denied: signature ***") {
+		t.Fatalf("exit %d; the echo should reach the error, hidden:\n%s", code, r.Stdout)
+	}
+	for line := range strings.Lines(r.Stdout.String()) {
+		if !strings.HasPrefix(line, "::add-mask::") && signature.MatchString(line) {
+			t.Errorf("a part URL's signature reaches the log: %s", line)
+		}
+	}
+
+	var stdout, stderr strings.Builder
+	code = Main(t.Context(), Env{
+		Args: []string{"upload", "--api-base-url", url, "--issuer-id", demo.IssuerID,
+			"--private-key-path", filepath.Join("..", "..", "testdata", "AuthKey_DEMOKEY001.p8"), writeIPA(t, "6.0", "2")},
+		Getenv: func(string) string { return "" }, Stdout: &stdout, Stderr: &stderr, Now: time.Now, ReadFile: os.ReadFile,
+	})
+	if code != exitFailure || !strings.Contains(stderr.String(), "Access Denied: signature ***") {
+		t.Fatalf("exit %d; the echo should reach the error, hidden:\n%s", code, stderr.String())
+	}
+	if m := signature.FindString(stderr.String() + stdout.String()); m != "" {
+		t.Errorf("a part URL's signature reaches the terminal: %s", m)
+	}
+}

@@ -85,6 +85,7 @@ func (u *uploadStep) Run(ctx context.Context, rt report.Report, s *State) error 
 		Progress:          throttledProgress(rt, now),
 		Messages:          func(m upload.Message) { annotate(rt, m) },
 		Log:               func(line string) { rt.Infof("%s", line) },
+		Secrets:           rt.Mask,
 	})
 	endGroup()
 	outErr := setOutputs(rt, [][2]string{

@@ -57,6 +57,10 @@ const (
 	// PartExpiredURL answers 403 AccessDenied "Request has expired",
 	// whatever the URL's expiry.
 	PartExpiredURL
+	// PartEchoURL answers 403 AccessDenied with a message that quotes the
+	// request's whole URL, signature included, as a hostile or careless
+	// proxy might: a client must never print it.
+	PartEchoURL
 )
 
 func (k PartFaultKind) String() string {
@@ -69,6 +73,8 @@ func (k PartFaultKind) String() string {
 		return "part delay"
 	case PartExpiredURL:
 		return "part URL expired"
+	case PartEchoURL:
+		return "part URL echoed"
 	}
 	return "PartFaultKind(" + strconv.Itoa(int(k)) + ")"
 }
@@ -180,6 +186,8 @@ func (s *Server) servePart(w http.ResponseWriter, r *http.Request, entry *Reques
 			writeS3Error(w, r, http.StatusInternalServerError, s3Error{Code: "InternalError", Message: "We encountered an internal error. Please try again."})
 		case PartExpiredURL:
 			writeS3Error(w, r, http.StatusForbidden, expiredError(p.expires, s.now()))
+		case PartEchoURL:
+			writeS3Error(w, r, http.StatusForbidden, s3Error{Code: "AccessDenied", Message: "Access Denied: signature " + r.URL.Query().Get("X-Amz-Signature") + " for " + r.URL.RawQuery})
 		case PartReset:
 			_, _ = io.CopyN(io.Discard, r.Body, max(p.length/2, 1))
 			resetConnection(w)

@@ -113,3 +113,28 @@ func secretHeader(name string) bool {
 	}
 	return false
 }
+
+// URLSecrets returns the credentials a URL carries in its query: a
+// presigned URL's signature, credential and security token, or any
+// parameter named like a key, token or signature. Register them as
+// secrets before the URL is used, so that a server that quotes the URL
+// back in an error never gets them printed.
+func URLSecrets(u *url.URL) []string {
+	if u == nil {
+		return nil
+	}
+	var out []string
+	for name, values := range u.Query() {
+		n := strings.ToLower(name)
+		for _, word := range []string{"signature", "credential", "token", "key", "sig", "secret", "password"} {
+			if strings.Contains(n, word) {
+				out = append(out, values...)
+				break
+			}
+		}
+	}
+	if p, ok := u.User.Password(); ok {
+		out = append(out, p)
+	}
+	return out
+}

@@ -111,3 +111,17 @@ func TestRedactHeader(t *testing.T) {
 		t.Error("RedactHeader changed its argument")
 	}
 }
+
+func TestURLSecrets(t *testing.T) {
+	t.Parallel()
+	u, err := url.Parse("https://user:pw-12345@s3.example/part?X-Amz-Signature=abc123&X-Amz-Credential=AKIA%2F20260101&X-Amz-Security-Token=tok&X-Amz-Date=20260101T000000Z&partNumber=3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := URLSecrets(u)
+	slices.Sort(got)
+	want := []string{"AKIA/20260101", "abc123", "pw-12345", "tok"}
+	if !slices.Equal(got, want) {
+		t.Errorf("URLSecrets = %q, want %q", got, want)
+	}
+}

@@ -250,6 +250,10 @@ type Options struct {
 	// changes), possibly from several goroutines at once. Presigned URLs
 	// appear without their query.
 	Log func(string)
+	// Secrets is called with the credentials in the presigned part URLs
+	// (signatures, security tokens) before any is used, for the caller to
+	// mask: a part host that quotes a URL back must not get them printed.
+	Secrets func(...string)
 
 	// WaitForUpload bounds the wait for the build upload to become
 	// COMPLETE or FAILED after the commit (default DefaultWaitForUpload);
@@ -294,6 +298,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.Log == nil {
 		o.Log = func(string) {}
+	}
+	if o.Secrets == nil {
+		o.Secrets = func(...string) {}
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -397,6 +404,9 @@ func (r *run) upload(ctx context.Context) error {
 		ops = file.Attributes.UploadOperations
 	}
 	parts, err := planParts(ops, r.src.Size)
+	for _, p := range parts {
+		r.o.Secrets(httpx.URLSecrets(p.URL)...)
+	}
 	if err != nil {
 		return r.abandon(ctx, fmt.Errorf("upload: the upload operations of build upload file %s: %w", file.ID, err))
 	}
