@@ -92,9 +92,11 @@ mkdir -p "$dir"
 tmp=$(mktemp "$dir/.download.XXXXXX")
 trap 'rm -f "$tmp"' EXIT
 log "downloading $url/$asset"
-if ! curl -fsSL --retry 3 --proto "$proto" --proto-redir =https -o "$tmp" "$url/$asset"; then
-	rm -f "$tmp"
-	build_from_source "downloading $asset of $version failed"
+if ! err=$(curl -fsSL --retry 3 --proto "$proto" --proto-redir =https -o "$tmp" "$url/$asset" 2>&1); then
+	err=${err##*$'\n'} # curl's last line says why
+	reason="downloading $asset of $version failed (${err#curl: })"
+	[ "$source_build" != true ] || echo "::warning title=asc-auth install::$reason; building from source instead" >&2
+	build_from_source "$reason"
 fi
 got=$(sha256 "$tmp")
 [ "$got" = "$want" ] || fail "$asset of $version has SHA-256 $got, but the release pinned $want; nothing was installed or run"
