@@ -12,7 +12,8 @@ FROM --platform=$BUILDPLATFORM ${GO_IMAGE} AS build
 WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
-COPY main.go ./
+# main_product.go holds the product's (empty) devCommands; main_dev.go stays out.
+COPY main.go main_product.go ./
 COPY internal/ internal/
 ARG VERSION=dev
 ARG TARGETOS=linux
