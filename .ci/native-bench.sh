@@ -94,10 +94,13 @@ else
 	echo "(no podman or no $image: run .ci/container.sh for the container figure)"
 fi
 
+echo "== load average: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
 python3 - "${results[@]}" <<'PY'
 import json, sys
 for f in sys.argv[1:]:
     for r in json.load(open(f))["results"]:
-        print("%-26s median %7.2f ms  mean %7.2f ms  min %7.2f ms  max %7.2f ms  (%d runs)" % (
-            r["command"], r["median"] * 1e3, r["mean"] * 1e3, r["min"] * 1e3, r["max"] * 1e3, len(r["times"])))
+        # CPU time (user + system, children included) moves less than wall
+        # time when the machine is busy.
+        print("%-26s wall median %7.2f ms  min %7.2f ms  max %7.2f ms   cpu mean %7.2f ms  (%d runs)" % (
+            r["command"], r["median"] * 1e3, r["min"] * 1e3, r["max"] * 1e3, (r["user"] + r["system"]) * 1e3, len(r["times"])))
 PY
