@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -304,7 +305,7 @@ var releaseBinary = sync.OnceValues(func() (string, error) {
 // Linux x64 asset is the real binary, and the install script beside them.
 func releasedAction(t *testing.T, served map[string][]byte) (native, setup *composite, f *fakeRelease, override map[string]map[string]string) {
 	t.Helper()
-	if runtimeArch() != "amd64" {
+	if runtime.GOOS != "linux" || runtime.GOARCH != "amd64" {
 		t.Skip("the released action's test runs the linux/amd64 binary")
 	}
 	bin, err := releaseBinary()
@@ -349,11 +350,6 @@ func releasedAction(t *testing.T, served map[string][]byte) (native, setup *comp
 	// The test's stand-in for GitHub's release download URL.
 	override = map[string]map[string]string{"install": {"ASC_AUTH_DOWNLOAD_URL": f.url}}
 	return native, setup, f, override
-}
-
-func runtimeArch() string {
-	out, _ := exec.Command("go", "env", "GOARCH").Output()
-	return strings.TrimSpace(string(out))
 }
 
 // TestReleasedNativeAction runs the native action as a release has it:

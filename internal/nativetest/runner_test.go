@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -75,7 +76,8 @@ type jobRunner struct {
 func newJobRunner(t *testing.T) *jobRunner {
 	t.Helper()
 	root := t.TempDir()
-	r := &jobRunner{t: t, os: "Linux", arch: "X64", path: os.Getenv("PATH"),
+	arch := map[string]string{"amd64": "X64", "arm64": "ARM64"}[runtime.GOARCH] // the runner's name for this machine
+	r := &jobRunner{t: t, os: "Linux", arch: arch, path: os.Getenv("PATH"),
 		temp: filepath.Join(root, "work", "_temp"), toolCache: filepath.Join(root, "hostedtoolcache"),
 		workspace: filepath.Join(root, "work", "repo", "repo")}
 	for _, d := range []string{r.temp, r.toolCache, r.workspace} {
