@@ -25,14 +25,23 @@ func isRunnerMount(dir string) bool {
 	return false
 }
 
+// NativeEnv is the variable the native action (native/action.yml) sets to
+// "true" on its run step. The step then runs where the job's other steps
+// run, on the runner's host or in the job's container, so a path means the
+// same to it as to them. In a job's container (jobs.<id>.container) the
+// runner mounts /github/home and /github/workflow too, so without this the
+// mount table would look like a container action's and a path under
+// runner.temp (/__w/_temp) would be refused.
+const NativeEnv = "ASC_AUTH_NATIVE"
+
 // HostPath returns the runner's (host) path for containerPath, a path seen
 // inside this container action. The runner rewrites host paths in inputs to
 // container paths (${{ runner.temp }}/key.json arrives as
 // /github/runner_temp/key.json) but does not translate outputs or exported
 // variables back, so a path handed to later steps must go through HostPath.
 //
-// A relative path is returned unchanged, as is any path when not running in
-// a container (no runner mount in /proc/self/mountinfo, or no such file). An
+// A relative path is returned unchanged, as is any path in the native action
+// ([NativeEnv] is "true") or when not running in a container (no runner mount in /proc/self/mountinfo, or no such file). An
 // absolute path under a runner mount is translated with that bind mount's
 // root; in a container, any other path is an error wrapping [ErrNotShared].
 //
@@ -42,7 +51,7 @@ func isRunnerMount(dir string) bool {
 // work directory lives on a separately mounted volume gets a path relative to
 // that volume.
 func (rt *Runtime) HostPath(containerPath string) (string, error) {
-	if !path.IsAbs(containerPath) {
+	if !path.IsAbs(containerPath) || rt.getenv(NativeEnv) == "true" {
 		return containerPath, nil
 	}
 	data, err := rt.mountInfo()
