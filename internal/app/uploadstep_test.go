@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/asc-auth/action/internal/actions/actionstest"
-	"github.com/asc-auth/action/internal/bundle/bundletest"
 	"github.com/asc-auth/action/internal/demo"
 )
 
@@ -18,18 +17,7 @@ func TestActionUpload(t *testing.T) {
 	t.Parallel()
 	demoKey := readTestdata(t, "AuthKey_DEMOKEY001.p8")
 	sim, url := testSimulator(t, time.Now)
-	ipa := func(t *testing.T, version, build string) string {
-		path := filepath.Join(t.TempDir(), "App.ipa")
-		f, err := os.Create(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer f.Close()
-		if err := bundletest.WriteIPA(f, bundletest.IPAOptions{BundleID: demo.BundleID, ShortVersion: version, BuildVersion: build, AssetSize: 3 << 20}); err != nil {
-			t.Fatal(err)
-		}
-		return path
-	}
+	ipa := writeIPA
 	tests := []struct {
 		name      string
 		inputs    func(t *testing.T) map[string]string

@@ -41,22 +41,32 @@ runs:
 func renderAction() string {
 	var b strings.Builder
 	b.WriteString(actionHeader)
+	writeInterface(&b, "")
+	b.WriteString(actionRuns)
+	return b.String()
+}
+
+// writeInterface writes the inputs and outputs sections from the
+// declarations; outputValue, if not empty, is the format of each output's
+// value (a composite action's), given the output's name.
+func writeInterface(b *strings.Builder, outputValue string) {
 	b.WriteString("\ninputs:\n")
 	for _, in := range config.Inputs() {
-		fmt.Fprintf(&b, "  %s:\n", in.Name)
-		writeFolded(&b, "    ", "description", in.Description)
+		fmt.Fprintf(b, "  %s:\n", in.Name)
+		writeFolded(b, "    ", "description", in.Description)
 		b.WriteString("    required: false\n")
 		if in.Default != "" {
-			fmt.Fprintf(&b, "    default: '%s'\n", strings.ReplaceAll(in.Default, "'", "''"))
+			fmt.Fprintf(b, "    default: '%s'\n", strings.ReplaceAll(in.Default, "'", "''"))
 		}
 	}
 	b.WriteString("\noutputs:\n")
 	for _, out := range config.Outputs() {
-		fmt.Fprintf(&b, "  %s:\n", out.Name)
-		writeFolded(&b, "    ", "description", out.Description)
+		fmt.Fprintf(b, "  %s:\n", out.Name)
+		writeFolded(b, "    ", "description", out.Description)
+		if outputValue != "" {
+			fmt.Fprintf(b, "    value: "+outputValue+"\n", out.Name)
+		}
 	}
-	b.WriteString(actionRuns)
-	return b.String()
 }
 
 // writeFolded writes key: >- and text folded at 76 columns: a folded block

@@ -104,21 +104,7 @@ func inputEnvName(name string) string {
 func renderNativeAction() string {
 	var b strings.Builder
 	b.WriteString(nativeHeader)
-	b.WriteString("\ninputs:\n")
-	for _, in := range config.Inputs() {
-		fmt.Fprintf(&b, "  %s:\n", in.Name)
-		writeFolded(&b, "    ", "description", in.Description)
-		b.WriteString("    required: false\n")
-		if in.Default != "" {
-			fmt.Fprintf(&b, "    default: '%s'\n", strings.ReplaceAll(in.Default, "'", "''"))
-		}
-	}
-	b.WriteString("\noutputs:\n")
-	for _, out := range config.Outputs() {
-		fmt.Fprintf(&b, "  %s:\n", out.Name)
-		writeFolded(&b, "    ", "description", out.Description)
-		fmt.Fprintf(&b, "    value: ${{ steps.run.outputs.%s }}\n", out.Name)
-	}
+	writeInterface(&b, "${{ steps.run.outputs.%s }}")
 	b.WriteString("\nruns:\n  using: composite\n  steps:\n")
 	b.WriteString(installStep)
 	b.WriteString("    - id: run\n      name: Run asc-auth\n      shell: bash\n      env:\n")
