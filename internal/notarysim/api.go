@@ -145,7 +145,7 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 	id := uuid()
 	sub := &Submission{ID: id, Name: name, SHA256: strings.ToLower(sum), Status: "In Progress", Created: s.now().UTC(),
 		AccessKey: "ASIA" + upper(randomHex(8)), Secret: base64.StdEncoding.EncodeToString([]byte(randomHex(15))),
-		Token: "IQoJb3JpZ2luX2VjE" + base64.StdEncoding.EncodeToString([]byte(randomHex(48))),
+		Token:  "IQoJb3JpZ2luX2VjE" + base64.StdEncoding.EncodeToString([]byte(randomHex(48))),
 		Bucket: "notary-submissions-sim", Object: "prod/AROASIMULATOR0000:" + id}
 	s.subs = append(s.subs, sub)
 	landed := s.takeFault(FaultSubmitLanded)
