@@ -222,5 +222,5 @@ func notarizeSummary(name, id, status, logPath string, stapled bool, err error) 
 // throttledTransfer logs the upload's progress every few seconds.
 func throttledTransfer(r report.Report, now func() time.Time) func(transfer.Progress) {
 	p := throttledProgress(r, now)
-	return func(t transfer.Progress) { p(upload.Progress{Sent: t.Sent, Total: t.Total, Elapsed: t.Elapsed}) }
+	return func(t transfer.Progress) { p(upload.Progress(t)) }
 }
