@@ -12,7 +12,7 @@ FROM --platform=$BUILDPLATFORM ${GO_IMAGE} AS build
 WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
-COPY main.go ./
+COPY *.go ./
 COPY internal/ internal/
 ARG VERSION=dev
 ARG TARGETOS=linux

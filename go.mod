@@ -10,6 +10,10 @@ require (
 	howett.net/plist v1.0.1
 )
 
+// Sealed boxes for GitHub secrets: x/crypto's blake2b (the box's nonce)
+// detects CPU features with x/sys.
+require golang.org/x/sys v0.38.0 // indirect
+
 // Tests and simulator only: an independent SigV4 signer, to check
 // internal/sigv4 and to verify signatures in internal/notarysim's S3
 // stand-in. internal/containertest fails if the product links it.

@@ -21,15 +21,14 @@ for case in parallel baseline; do
 		-test.run '^$' -test.bench "Upload/$case" -test.benchtime 3x 2>&1 | grep -E 'Benchmark|Maximum resident')
 done
 
-echo "== whole process, token step on the host"
-bin=$(mktemp -d)/asc-auth
-go build -trimpath -ldflags "-s -w" -o "$bin" .
-dir=$(mktemp -d)
-touch "$dir/out" "$dir/env" "$dir/summary"
-hyperfine -N --warmup 5 --runs 300 --export-json "$dir/hf.json" \
-	"env GITHUB_ACTIONS=true GITHUB_OUTPUT=$dir/out GITHUB_ENV=$dir/env GITHUB_STEP_SUMMARY=$dir/summary INPUT_KEY-ID=DEMOKEY001 INPUT_ISSUER-ID=69a6de7e-1b2c-47e3-a053-5b8c7c11a4d1 INPUT_PRIVATE-KEY-PATH=$PWD/testdata/AuthKey_DEMOKEY001.p8 $bin" >/dev/null
-python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["results"][0]; print("median %.2f ms, mean %.2f ms, min %.2f ms over %d runs" % (r["median"]*1e3, r["mean"]*1e3, r["min"]*1e3, len(r["times"])))' "$dir/hf.json"
-echo "binary: $(stat -c %s "$bin") bytes"
+echo "== whole process: --version and the token step next to a Go hello-world"
+bash .ci/startup.sh 300
+
+echo "== testflight: requests in preflight and from processed to distributed (10 groups, 5 locales)"
+go test -run TestRequestCounts -v ./internal/testflight/ | grep -iE 'requests|preflight' || true
+
+echo "== a log line with and without known secrets (the cost of redaction)"
+go test -run '^$' -bench Infof -benchmem ./internal/actions/ | grep Benchmark
 
 echo "== image size"
 podman --storage-driver vfs image inspect --format '{{.Size}} bytes' localhost/asc-auth:test 2>/dev/null || echo "build it first: bash .ci/container.sh"

@@ -58,6 +58,8 @@ func usage(e Env) string {
 	for _, c := range commands() {
 		line(strings.TrimSpace("asc-auth "+c.step+" [flags] "+c.args), c.summary)
 	}
+	line("asc-auth session store [flags]", "store a FASTLANE_SESSION (or spaceauth's output) as a GitHub, GitLab, CircleCI or Bitrise secret")
+	line("asc-auth session watch [flags]", "check the stored session and open, update or close a GitHub issue about it")
 	for _, c := range e.Extra {
 		line("asc-auth "+c.Name, c.Usage)
 	}
@@ -76,6 +78,14 @@ func runCLI(ctx context.Context, e Env) int {
 		return exitUsage
 	}
 	name, args := e.Args[0], e.Args[1:]
+	if name == config.StepSession && len(args) > 0 {
+		switch args[0] {
+		case "store":
+			return runSessionStore(ctx, e, args[1:])
+		case "watch":
+			return runSessionWatch(ctx, e, args[1:])
+		}
+	}
 	for _, c := range commands() {
 		if c.step == name {
 			return c.run(ctx, e, args)
@@ -237,7 +247,7 @@ func printToken(e Env, term *report.Terminal, inputs map[string]string) int {
 		return exitFailure
 	}
 	if inputs[decodeInput] == "true" {
-		return printDecoded(e.Stdout, e.Stderr, tok)
+		return PrintDecoded(e.Stdout, e.Stderr, tok)
 	}
 	fmt.Fprintln(e.Stdout, tok)
 	return exitOK
@@ -271,8 +281,9 @@ func sessionFlags(fs *flag.FlagSet, e Env) func(map[string]string) int {
 	}
 }
 
-// printDecoded writes a token's header and claims as indented JSON.
-func printDecoded(stdout, stderr io.Writer, tok string) int {
+// PrintDecoded writes a token's header and claims as indented JSON, and
+// returns the exit code.
+func PrintDecoded(stdout, stderr io.Writer, tok string) int {
 	header, claims, err := token.Decode(tok)
 	if err == nil {
 		var b []byte

@@ -70,15 +70,7 @@ func TestEchoedCredentialsAreNotPrinted(t *testing.T) {
 // on its live check.
 func TestEchoedSessionIsNotPrinted(t *testing.T) {
 	t.Parallel()
-	sim, err := ascsim.New(ascsim.WithClock(func() time.Time { return sessionNow }))
-	if err != nil {
-		t.Fatal(err)
-	}
-	url, err := sim.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sim.Close() })
+	sim, url := sessionSimulator(t)
 	valid, s := readSession(t, "valid.session")
 	sim.Inject(ascsim.Fault{Kind: ascsim.FaultEchoCredentials, PathPrefix: "/olympus"})
 	var stdout, stderr strings.Builder

@@ -6,23 +6,13 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/asc-auth/action/internal/ascsim"
 )
 
 // TestSessionCLI runs asc-auth session from a file and from standard
 // input: it prints the expiry as outputs and never the session.
 func TestSessionCLI(t *testing.T) {
 	t.Parallel()
-	sim, err := ascsim.New(ascsim.WithClock(func() time.Time { return sessionNow }))
-	if err != nil {
-		t.Fatal(err)
-	}
-	url, err := sim.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sim.Close() })
+	sim, url := sessionSimulator(t)
 	valid, validS := readSession(t, "valid.session")
 	sim.RegisterSession(myacinfo(validS), true)
 	expired, _ := readSession(t, "expired.session")

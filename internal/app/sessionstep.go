@@ -13,11 +13,16 @@ import (
 	"github.com/asc-auth/action/internal/config"
 	"github.com/asc-auth/action/internal/report"
 	"github.com/asc-auth/action/internal/session"
+	"github.com/asc-auth/action/internal/sessionwatch"
 )
 
-// regenerate tells the user how to replace a dead or expiring session.
-const regenerate = "generate a new one on a Mac with `fastlane spaceauth -u you@example.com` " +
-	"and store what it prints as the FASTLANE_SESSION secret"
+// renewal tells the user how to replace a dead or expiring session: the
+// one command that logs in and stores the new session as this
+// repository's secret. repo is OWNER/NAME from GITHUB_REPOSITORY, or ""
+// off a runner. The Apple ID is never named: the person fills it in.
+func renewal(repo string) string {
+	return "renew it on a Mac with `" + sessionwatch.RenewCommand(repo, "") + "`"
+}
 
 // sessionCheckTimeout bounds the live check: a hung check must not hold
 // the job, and its failure is only "could not verify".
@@ -33,10 +38,14 @@ func (sessionStep) Name() string { return config.StepSession }
 func (sessionStep) Check(context.Context, report.Report, *State) error { return nil }
 
 func (st sessionStep) Run(ctx context.Context, r report.Report, s *State) error {
-	return runSessionStep(ctx, r, st.cfg, s.HTTPClient(), s.Env.Now(), s.userAgent())
+	var repo string
+	if s.Env.Getenv != nil {
+		repo = s.Env.Getenv("GITHUB_REPOSITORY")
+	}
+	return runSessionStep(ctx, r, st.cfg, s.HTTPClient(), s.Env.Now(), s.userAgent(), renewal(repo))
 }
 
-func runSessionStep(ctx context.Context, rt report.Report, cfg *config.Session, hc *http.Client, now time.Time, userAgent string) error {
+func runSessionStep(ctx context.Context, rt report.Report, cfg *config.Session, hc *http.Client, now time.Time, userAgent, regenerate string) error {
 	var rows, exports, outputs [][2]string
 	if cfg.Parsed != nil {
 		s := cfg.Parsed
@@ -59,7 +68,7 @@ func runSessionStep(ctx context.Context, rt report.Report, cfg *config.Session, 
 			rows = append(rows, [2]string{"Expires", fmt.Sprintf("%s (%d days left; warning below %d)", exp.UTC().Format(time.RFC3339), days, cfg.WarnDays)})
 		}
 		if cfg.Check {
-			row, err := checkSession(ctx, rt, cfg, hc, userAgent)
+			row, err := checkSession(ctx, rt, cfg, hc, userAgent, regenerate)
 			if err != nil {
 				return err
 			}
@@ -93,7 +102,7 @@ func runSessionStep(ctx context.Context, rt report.Report, cfg *config.Session, 
 // checkSession asks App Store Connect whether the session still works, as
 // spaceship does. Only a clear refusal fails the step; anything else is
 // "could not verify".
-func checkSession(ctx context.Context, rt report.Report, cfg *config.Session, hc *http.Client, userAgent string) ([2]string, error) {
+func checkSession(ctx context.Context, rt report.Report, cfg *config.Session, hc *http.Client, userAgent, regenerate string) ([2]string, error) {
 	ctx, cancel := context.WithTimeout(ctx, sessionCheckTimeout)
 	defer cancel()
 	res, err := session.Check(ctx, hc, cfg.BaseURL, cfg.Parsed, session.WithUserAgent(userAgent))

@@ -15,7 +15,7 @@ import (
 // sessionNow is the fixed "now" the session fixtures were made for.
 var sessionNow = time.Date(2026, 11, 22, 9, 42, 18, 549512137, time.UTC)
 
-func readSession(t *testing.T, name string) (string, *session.Session) {
+func readSession(t testing.TB, name string) (string, *session.Session) {
 	t.Helper()
 	raw := strings.TrimSpace(string(readTestdata(t, "session/"+name)))
 	s, err := session.Parse(raw)
@@ -34,8 +34,10 @@ func myacinfo(s *session.Session) string {
 	return ""
 }
 
-func TestActionSession(t *testing.T) {
-	t.Parallel()
+// sessionSimulator starts a simulator dated at sessionNow, for the live
+// check of sessions, and stops it when the test ends.
+func sessionSimulator(t *testing.T) (*ascsim.Server, string) {
+	t.Helper()
 	sim, err := ascsim.New(ascsim.WithClock(func() time.Time { return sessionNow }))
 	if err != nil {
 		t.Fatal(err)
@@ -45,6 +47,12 @@ func TestActionSession(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { sim.Close() })
+	return sim, url
+}
+
+func TestActionSession(t *testing.T) {
+	t.Parallel()
+	sim, url := sessionSimulator(t)
 	valid, validS := readSession(t, "valid.session")
 	validYAML, _ := readSession(t, "valid.yaml")
 	expiring, expiringS := readSession(t, "expiring.session")
@@ -77,19 +85,19 @@ func TestActionSession(t *testing.T) {
 			inputs:      map[string]string{"session": expiring, "session-check": "false"},
 			wantOutputs: map[string]string{"session-days-left": "3"},
 			wantEnv:     map[string]string{"FASTLANE_SESSION": expiring},
-			wantWarning: "expires on 2026-11-25T09:42:18Z, in 3 day(s)",
+			wantWarning: "expires on 2026-11-25T09:42:18Z, in 3 day(s); renew it on a Mac with `fastlane spaceauth -u <your Apple ID> | asc-auth session store --repo octo-org/octo-repo`",
 		},
 		{
 			name:      "expired session fails with instructions",
 			inputs:    map[string]string{"session": expired},
 			wantCode:  exitFailure,
-			wantError: "expired on 2026-10-31T08:00:00Z; generate a new one on a Mac with `fastlane spaceauth",
+			wantError: "expired on 2026-10-31T08:00:00Z; renew it on a Mac with `fastlane spaceauth -u <your Apple ID> | asc-auth session store --repo octo-org/octo-repo`",
 		},
 		{
 			name:        "dead on the server although its cookies are valid",
 			inputs:      map[string]string{"session": expiring},
 			wantCode:    exitFailure,
-			wantError:   "App Store Connect refused the session (HTTP 401)",
+			wantError:   "App Store Connect refused the session (HTTP 401), whatever its cookies claim; renew it on a Mac with `fastlane spaceauth -u <your Apple ID> | asc-auth session store --repo octo-org/octo-repo`",
 			wantWarning: "in 3 day(s)",
 		},
 		{

@@ -59,14 +59,7 @@ func preflightLine(res testflight.Resolved) string {
 		parts = append(parts, "the build is not on App Store Connect yet")
 	}
 	for _, g := range res.Groups {
-		kind := "external"
-		switch {
-		case g.Automatic:
-			kind = "internal, automatic"
-		case g.Internal:
-			kind = "internal"
-		}
-		parts = append(parts, fmt.Sprintf("group %q (%s)", g.Name, kind))
+		parts = append(parts, fmt.Sprintf("group %q (%s)", g.Name, groupKind(g.Internal, g.Automatic)))
 	}
 	if len(res.Notes) > 0 {
 		parts = append(parts, fmt.Sprintf("notes for %s", strings.Join(sortedKeys(res.Notes), ", ")))
@@ -126,14 +119,7 @@ func testFlightSummary(resolved testflight.Resolved, res testflight.Result, err 
 		{"Build", fmt.Sprintf("`%s`: internal %s, external %s", dash(res.BuildID), dash(res.InternalState), dash(res.ExternalState))},
 	}
 	for _, g := range res.Groups {
-		kind := "external"
-		switch {
-		case g.Automatic:
-			kind = "internal, gets every build"
-		case g.Internal:
-			kind = "internal"
-		}
-		rows = append(rows, [2]string{"Group " + g.Name, fmt.Sprintf("%s (%s)", g.Result, kind)})
+		rows = append(rows, [2]string{"Group " + g.Name, fmt.Sprintf("%s (%s)", g.Result, groupKind(g.Internal, g.Automatic))})
 	}
 	if len(res.Locales) > 0 {
 		rows = append(rows, [2]string{"What to Test", strings.Join(res.Locales, ", ")})
@@ -157,6 +143,17 @@ func testFlightSummary(resolved testflight.Resolved, res testflight.Result, err 
 		rows = append(rows, [2]string{"Failed", strings.ReplaceAll(err.Error(), "|", `\|`)})
 	}
 	return table("TestFlight", rows)
+}
+
+// groupKind names a beta group's kind for people.
+func groupKind(internal, automatic bool) string {
+	switch {
+	case automatic:
+		return "internal, gets every build"
+	case internal:
+		return "internal"
+	}
+	return "external"
 }
 
 func sortedKeys(m map[string]string) []string {

@@ -415,6 +415,23 @@ func (p *parser) url(input string) string {
 	return strings.TrimSuffix(s, "/")
 }
 
+// CheckBaseURL applies the base-URL rule of the inputs to a URL given
+// elsewhere (a command's flag): HTTPS, or plain HTTP to this machine only,
+// with no credentials, query or fragment. The error is one lower-case
+// problem.
+func CheckBaseURL(s string) error {
+	u, err := url.Parse(s)
+	switch {
+	case err != nil || u.Host == "" || u.Opaque != "":
+		return errors.New("is not a URL")
+	case u.User != nil || u.RawQuery != "" || u.Fragment != "":
+		return errors.New("must not carry credentials, a query or a fragment")
+	case u.Scheme == "https", u.Scheme == "http" && isLoopback(u.Hostname()):
+		return nil
+	}
+	return errors.New("must use https (plain http only to this machine)")
+}
+
 func isLoopback(host string) bool {
 	if host == "localhost" {
 		return true

@@ -8,7 +8,6 @@ package devcmd
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -19,7 +18,6 @@ import (
 	"github.com/asc-auth/action/internal/app"
 	"github.com/asc-auth/action/internal/demo"
 	"github.com/asc-auth/action/internal/runnersim"
-	"github.com/asc-auth/action/internal/token"
 )
 
 // Commands returns the development build's commands, signing with demoKey,
@@ -147,7 +145,7 @@ func printDemoToken(w, stderr io.Writer, outputFile string) int {
 	for _, kv := range kvs {
 		if kv.Name == "token" {
 			fmt.Fprintln(w, "\n== The demo token decoded (a throwaway key, so it may be shown) ==")
-			return printDecoded(w, stderr, kv.Value)
+			return app.PrintDecoded(w, stderr, kv.Value)
 		}
 	}
 	fmt.Fprintln(stderr, "asc-auth demo: the step wrote no token output")
@@ -179,23 +177,4 @@ func printFileCommands(w io.Writer, path string, show func(string) string) error
 		fmt.Fprintf(w, "%s=%s\n", kv.Name, strings.ReplaceAll(show(kv.Value), "\n", `\n`))
 	}
 	return nil
-}
-
-// printDecoded writes a token's header and claims as indented JSON: the
-// demo's token is signed by a throwaway key, so showing it teaches
-// without leaking anything.
-func printDecoded(w, stderr io.Writer, tok string) int {
-	header, claims, err := token.Decode(tok)
-	if err == nil {
-		var b []byte
-		b, err = json.MarshalIndent(map[string]any{"header": header, "claims": claims}, "", "  ")
-		if err == nil {
-			_, err = fmt.Fprintf(w, "%s\n", b)
-		}
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "asc-auth demo: %v\n", err)
-		return app.ExitFailure
-	}
-	return app.ExitOK
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/asc-auth/action/internal/asc"
+	"github.com/asc-auth/action/internal/httpx"
 )
 
 // run is one Run call.
@@ -105,15 +106,12 @@ func ambiguous(err error) bool {
 // deadline. Reads that fail but may pass are tolerated maxPollFailures
 // times in a row; a Retry-After is honoured.
 func (x *run) poll(ctx context.Context, what string, step func() (bool, error)) error {
-	interval := FirstPoll
-	if x.o.PollInterval > 0 {
-		interval = x.o.PollInterval
-	}
+	sched := httpx.Poll{Fixed: x.o.PollInterval}
 	start := x.o.Now()
 	failures := 0
 	for {
 		done, err := step()
-		wait := interval
+		var retryAfter time.Duration
 		switch {
 		case done && err == nil:
 			return nil
@@ -122,7 +120,7 @@ func (x *run) poll(ctx context.Context, what string, step func() (bool, error)) 
 		case err != nil:
 			var ra *asc.RetryAfterError
 			if errors.As(err, &ra) {
-				wait = max(wait, ra.RetryAfter)
+				retryAfter = ra.RetryAfter
 			}
 			failures++
 			if !ambiguous(err) || failures >= maxPollFailures {
@@ -137,11 +135,8 @@ func (x *run) poll(ctx context.Context, what string, step func() (bool, error)) 
 			return fmt.Errorf("testflight: build %s: %s did not finish within %s (processing %s, internal %s, external %s); run again later to carry on",
 				x.res.BuildID, what, now.Sub(start).Round(time.Second), orUnknown(x.res.ProcessingState), orUnknown(x.res.InternalState), orUnknown(x.res.ExternalState))
 		}
-		if err := x.o.Sleep(ctx, min(wait, x.deadline.Sub(now))); err != nil {
+		if err := x.o.Sleep(ctx, min(sched.Next(retryAfter), x.deadline.Sub(now))); err != nil {
 			return fmt.Errorf("testflight: waiting for %s: %w", what, err)
-		}
-		if x.o.PollInterval == 0 {
-			interval = min(interval*2, MaxPoll)
 		}
 	}
 }

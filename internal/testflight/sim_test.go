@@ -22,6 +22,7 @@ import (
 	"github.com/asc-auth/action/internal/asc"
 	"github.com/asc-auth/action/internal/ascsim"
 	"github.com/asc-auth/action/internal/clocktest"
+	"github.com/asc-auth/action/internal/httpx"
 	"github.com/asc-auth/action/internal/testflight"
 	"github.com/asc-auth/action/internal/token"
 )
@@ -527,8 +528,8 @@ func TestTokenExpiresDuringLongWait(t *testing.T) {
 		}
 	}
 	sleeps := f.clock.Sleeps()
-	if len(sleeps) == 0 || sleeps[0] != testflight.FirstPoll || slices.Max(sleeps) != testflight.MaxPoll {
-		t.Errorf("polls waited %v, want %s first and %s at most", sleeps, testflight.FirstPoll, testflight.MaxPoll)
+	if len(sleeps) == 0 || sleeps[0] != httpx.PollFirst || slices.Max(sleeps) != httpx.PollMax {
+		t.Errorf("polls waited %v, want %s first and %s at most", sleeps, httpx.PollFirst, httpx.PollMax)
 	}
 }
 

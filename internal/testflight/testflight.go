@@ -200,20 +200,13 @@ type Options struct {
 	// fake clock's.
 	Sleep func(ctx context.Context, d time.Duration) error
 	// PollInterval, if set, is the one interval between reads while
-	// waiting, instead of the schedule from FirstPoll to MaxPoll.
+	// waiting, instead of the shared schedule (httpx.Poll).
 	PollInterval time.Duration
 }
 
-// The polling schedule: the first wait, doubled after each read, up to the
-// last. Processing takes minutes, the beta detail's lag seconds; at 20 s a
-// 15-minute wait costs about 50 of the 3,600 requests an hour allows.
-const (
-	FirstPoll = 2 * time.Second
-	MaxPoll   = 20 * time.Second
-	// maxPollFailures is how many reads in a row may fail (after the
-	// client's own retries) before a wait gives up.
-	maxPollFailures = 3
-)
+// maxPollFailures is how many reads in a row may fail (after the client's
+// own retries) before a wait gives up.
+const maxPollFailures = 3
 
 func (o Options) withDefaults() Options {
 	if o.Log == nil {

@@ -207,14 +207,6 @@ func ipa(t *testing.T, build string) (upload.Source, string) {
 
 // Reading the simulator's log.
 
-func isMutating(r ascsim.Request) bool {
-	switch r.Method {
-	case http.MethodPost, http.MethodPatch, http.MethodPut, http.MethodDelete:
-		return true
-	}
-	return false
-}
-
 // matching returns the logged requests of method on exactly path, or
 // under path when it ends in "/".
 func matching(log []ascsim.Request, method, path string) []ascsim.Request {

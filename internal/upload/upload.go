@@ -64,11 +64,6 @@ const (
 	// no progress (see package transfer).
 	DefaultStallTimeout = transfer.DefaultStallTimeout
 
-	// DefaultPollInterval is the pause between two reads of the build
-	// upload's or the build's state. Processing takes minutes; 15 s costs
-	// at most 240 of the 3,600 requests an hour allows.
-	DefaultPollInterval = 15 * time.Second
-
 	// DefaultWaitForUpload bounds the wait for the build upload to become
 	// COMPLETE or FAILED after the commit. Apple usually takes 5 to 20
 	// minutes.
@@ -264,8 +259,9 @@ type Options struct {
 	// to be VALID, INVALID or FAILED, and then bounds the whole wait after
 	// the commit instead of WaitForUpload.
 	WaitForProcessing time.Duration
-	// PollInterval is the pause between two reads of a state (default
-	// DefaultPollInterval).
+	// PollInterval, if set, is the one pause between two reads of a
+	// state, instead of the shared schedule (httpx.Poll: 2 s, doubling up
+	// to 20 s).
 	PollInterval time.Duration
 
 	// Now, Sleep and Rand replace the clock, the waits (backoffs and polls)
@@ -295,9 +291,6 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.WaitForUpload == 0 {
 		o.WaitForUpload = DefaultWaitForUpload
-	}
-	if o.PollInterval <= 0 {
-		o.PollInterval = DefaultPollInterval
 	}
 	if o.Log == nil {
 		o.Log = func(string) {}

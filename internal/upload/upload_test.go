@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/asc-auth/action/internal/asc"
+	"github.com/asc-auth/action/internal/httpx"
 )
 
 const (
@@ -511,7 +512,7 @@ func TestRunFailedStateReported(t *testing.T) {
 	if levels[LevelError] != 2 || levels[LevelWarning] != 1 {
 		t.Errorf("levels %v", levels)
 	}
-	if got := f.clock.Sleeps(); !slices.Equal(got, []time.Duration{DefaultPollInterval, DefaultPollInterval}) {
+	if got := f.clock.Sleeps(); !slices.Equal(got, []time.Duration{httpx.PollFirst, 2 * httpx.PollFirst}) {
 		t.Errorf("sleeps %v", got)
 	}
 }

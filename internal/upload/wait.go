@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/asc-auth/action/internal/asc"
+	"github.com/asc-auth/action/internal/httpx"
 )
 
 // commit sends the PATCH that commits the file, once (again only after a
@@ -49,9 +50,10 @@ func (r *run) commit(ctx context.Context) error {
 func (r *run) confirmCommit(ctx context.Context, cause error) error {
 	id := r.res.BuildUploadID
 	var lastErr error
+	sched := httpx.Poll{Fixed: r.o.PollInterval}
 	for i := range confirmChecks {
 		if i > 0 {
-			if err := r.o.Sleep(ctx, r.o.PollInterval); err != nil {
+			if err := r.o.Sleep(ctx, sched.Next(0)); err != nil {
 				break
 			}
 		}
@@ -158,13 +160,19 @@ func (r *run) buildDone() (bool, error) {
 	return false, nil
 }
 
-// poll calls step until it is done, PollInterval apart, until deadline.
-// Errors of step other than its final answer are tolerated maxPollFailures
-// times in a row if they may pass (no answer, 429, 5xx).
+// poll calls step until it is done, on the polling schedule (or
+// PollInterval apart), until deadline. Errors of step other than its final
+// answer are tolerated maxPollFailures times in a row if they may pass (no
+// answer, 429, 5xx); a Retry-After is honoured.
 func (r *run) poll(ctx context.Context, start, deadline time.Time, step func() (bool, error)) error {
 	failures := 0
+	sched := httpx.Poll{Fixed: r.o.PollInterval}
 	for {
+		var retryAfter time.Duration
 		done, err := step()
+		if ra, ok := errors.AsType[*asc.RetryAfterError](err); ok {
+			retryAfter = ra.RetryAfter
+		}
 		var se *StateError
 		switch {
 		case errors.As(err, &se) || (done && err == nil):
@@ -189,7 +197,7 @@ func (r *run) poll(ctx context.Context, start, deadline time.Time, step func() (
 				Waited: now.Sub(start),
 			}
 		}
-		if err := r.o.Sleep(ctx, min(r.o.PollInterval, deadline.Sub(now))); err != nil {
+		if err := r.o.Sleep(ctx, min(sched.Next(retryAfter), deadline.Sub(now))); err != nil {
 			return fmt.Errorf("upload: waiting for build upload %s: %w", r.res.BuildUploadID, err)
 		}
 	}
