@@ -127,6 +127,7 @@ func (c *Client) Upload(ctx context.Context, f io.ReaderAt, h Hashes, s NewSubmi
 	topts := transfer.Options{
 		Client: o.Client, Concurrency: o.Concurrency, Progress: o.Progress, Retry: o.Retry,
 		Log: func(line string) { c.logf("%s", line) }, Now: c.Now, Sleep: c.Sleep, Rand: c.Rand,
+		Secrets: []string{s.Credentials.SecretAccessKey, s.Credentials.SessionToken},
 	}
 	if h.PartSize == 0 {
 		topts.Sign = func(req *http.Request, _ transfer.Part) error { return sg.Sign(req, h.Sum, c.now()) }
@@ -224,9 +225,9 @@ func (m *multipart) do(ctx context.Context, method, query string, body []byte) (
 			case rerr == nil && !bad:
 				return b, nil
 			case resp.StatusCode/100 == 4:
-				return nil, fmt.Errorf("%s %s: %s%s", method, httpx.RedactURL(&u), resp.Status, s3Detail(b))
+				return nil, fmt.Errorf("%s %s: %s%s", method, httpx.RedactURL(&u), resp.Status, s3Detail(b, m.sg.Credentials))
 			}
-			last = fmt.Errorf("%s %s: %s%s", method, httpx.RedactURL(&u), resp.Status, s3Detail(b))
+			last = fmt.Errorf("%s %s: %s%s", method, httpx.RedactURL(&u), resp.Status, s3Detail(b, m.sg.Credentials))
 		}
 		if n < 4 {
 			if err := m.c.sleep(ctx, httpx.Backoff(n, time.Second, 10*time.Second, m.c.rand())); err != nil {
@@ -287,8 +288,9 @@ func (m *multipart) abort(ctx context.Context) error {
 }
 
 // s3Detail keeps an S3 error's <Code> and <Message>, nothing else (the
-// string to sign it may quote holds the credential scope).
-func s3Detail(b []byte) string {
+// string to sign it may quote holds the credential scope), with the
+// secret key and session token taken out before it is cut short.
+func s3Detail(b []byte, creds sigv4.Credentials) string {
 	var doc struct {
 		Code    string `xml:"Code"`
 		Message string `xml:"Message"`
@@ -297,6 +299,11 @@ func s3Detail(b []byte) string {
 		return ""
 	}
 	s := strings.Join(strings.Fields(doc.Code+": "+doc.Message), " ")
+	for _, secret := range []string{creds.SecretAccessKey, creds.SessionToken} {
+		if secret != "" {
+			s = strings.ReplaceAll(s, secret, "***")
+		}
+	}
 	if len(s) > 200 {
 		s = s[:200] + "…"
 	}

@@ -275,3 +275,28 @@ func TestS3RefusesBadRequests(t *testing.T) {
 		t.Errorf("a good PUT: %d, want 200", code)
 	}
 }
+
+// TestEchoedS3CredentialsAreTakenOut has the S3 stand-in quote the
+// session token and the secret key in its error, for a single PUT and
+// for a multipart upload: the error keeps S3's message but neither
+// secret, whole or cut short.
+func TestEchoedS3CredentialsAreTakenOut(t *testing.T) {
+	t.Parallel()
+	for name, size := range map[string]int{"single PUT": 1 << 20, "multipart": notary.MultipartThreshold + 1} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			e := setup(t, notarysim.WithFault(notarysim.FaultEchoS3Credentials, 1))
+			path, _ := writeFile(t, size)
+			_, _, err := e.notarize(t, path)
+			if err == nil || !strings.Contains(err.Error(), notarysim.EchoMarker) {
+				t.Fatalf("err = %v; want the echoed S3 error", err)
+			}
+			sub := e.sim.Submissions()[0]
+			for _, s := range []string{sub.Secret, sub.Token} {
+				if strings.Contains(err.Error(), s[:12]) || strings.Contains(err.Error(), s[len(s)-12:]) {
+					t.Errorf("the error keeps part of a secret: %v", err)
+				}
+			}
+		})
+	}
+}

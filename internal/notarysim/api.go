@@ -104,6 +104,10 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) bool {
 		apiError(w, http.StatusUnauthorized, "Unauthenticated", "Unauthenticated")
 		return false
 	}
+	if s.takeFault(FaultEchoToken) {
+		apiError(w, http.StatusUnauthorized, "Unauthenticated", EchoMarker+" refused Authorization: Bearer "+tok)
+		return false
+	}
 	return true
 }
 
@@ -253,6 +257,11 @@ func (s *Server) serveLog(w http.ResponseWriter, r *http.Request, id string) {
 		s.violation("the developer log was fetched with an Authorization header")
 		w.WriteHeader(http.StatusBadRequest)
 		io.WriteString(w, "<Error><Code>InvalidArgument</Code><Message>Only one auth mechanism allowed</Message></Error>")
+		return
+	}
+	if s.takeFault(FaultEchoLogURL) {
+		w.WriteHeader(http.StatusForbidden)
+		io.WriteString(w, "<Error><Code>AccessDenied</Code><Message>"+EchoMarker+" "+r.URL.String()+"</Message></Error>")
 		return
 	}
 	if r.URL.Query().Get("X-Amz-Signature") != logSignature {

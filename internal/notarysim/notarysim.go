@@ -35,7 +35,21 @@ const (
 	FaultSubmitLanded
 	// FaultSubmit503 answers a submission request 503 without making one.
 	FaultSubmit503
+	// FaultEchoToken answers a status request 401 with the request's
+	// bearer token quoted in the error's description, as some gateways do.
+	FaultEchoToken
+	// FaultEchoS3Credentials answers an S3 request 403 with the session
+	// token, the secret key and the Authorization header quoted in the
+	// error's message.
+	FaultEchoS3Credentials
+	// FaultEchoLogURL answers a developer-log fetch 403 with the presigned
+	// URL (signature, credential, security token) quoted in the body.
+	FaultEchoLogURL
 )
+
+// EchoMarker begins every echoed error, so that a test can tell the echo
+// reached what the client printed.
+const EchoMarker = "gateway echo:"
 
 // Issue is one entry of a developer log's issues.
 type Issue struct {
@@ -173,6 +187,14 @@ func (s *Server) Close() {
 			srv.Close()
 		}
 	}
+}
+
+// SetDecideAfter changes how many status reads after the upload return
+// In Progress, for submissions not decided yet.
+func (s *Server) SetDecideAfter(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.decideAfter = n
 }
 
 // Submissions returns copies of every submission made.

@@ -67,6 +67,13 @@ func (s *Server) serveS3(w http.ResponseWriter, r *http.Request) {
 		s3Error(w, http.StatusForbidden, code, "The request signature we calculated does not match the signature you provided.")
 		return
 	}
+	s.mu.Lock()
+	echo := s.takeFault(FaultEchoS3Credentials)
+	s.mu.Unlock()
+	if echo {
+		s3Error(w, http.StatusForbidden, "AccessDenied", EchoMarker+" token "+sub.Token+" secret "+sub.Secret+" for "+r.Header.Get("Authorization"))
+		return
+	}
 	bucket, key, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
 	if bucket != sub.Bucket || key != sub.Object {
 		s3Error(w, http.StatusForbidden, "AccessDenied", "Access Denied")
