@@ -231,6 +231,14 @@ func (s *Server) Lookups(record string) int {
 	return s.lookups[record]
 }
 
+// AddTicket publishes a ticket under a record name, as if a submission
+// had been accepted.
+func (s *Server) AddTicket(record string, ticket []byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.tickets[record] = append([]byte(nil), ticket...)
+}
+
 // Ticket is the ticket served for an accepted submission's record, if any.
 func (s *Server) Ticket(record string) []byte {
 	s.mu.Lock()

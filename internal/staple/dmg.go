@@ -67,6 +67,11 @@ func readDMG(r io.ReaderAt, size int64, name string) (*dmg, error) {
 	if off < 0 || n < 12 || n > maxSignature || off > size-kolySize-n {
 		return nil, fmt.Errorf("staple: %s: the koly trailer places the code signature outside the file", name)
 	}
+	if off+n != size-kolySize {
+		// Stapling rewrites the signature in place and moves the trailer
+		// after it: whatever lay between them would be lost.
+		return nil, fmt.Errorf("staple: %s: its code signature does not end where the koly trailer starts; this layout cannot be stapled safely", name)
+	}
 	sig := make([]byte, n)
 	if _, err := r.ReadAt(sig, off); err != nil {
 		return nil, err
