@@ -83,7 +83,10 @@ func (s *Server) serveS3(w http.ResponseWriter, r *http.Request) {
 	h := sha256.New()
 	var kept bytes.Buffer
 	var sink io.Writer = h
-	if r.ContentLength <= s.keepLimit {
+	// Control requests (POST: start and complete a multipart upload) are
+	// small and always read; objects and parts only up to the keep limit.
+	keep := r.ContentLength <= s.keepLimit || (r.Method == http.MethodPost && r.ContentLength <= 1<<20)
+	if keep {
 		sink = io.MultiWriter(h, &kept)
 	}
 	n, err := io.Copy(sink, r.Body)
@@ -100,7 +103,7 @@ func (s *Server) serveS3(w http.ResponseWriter, r *http.Request) {
 	}
 	q := r.URL.Query()
 	var data []byte
-	if r.ContentLength <= s.keepLimit {
+	if keep {
 		data = kept.Bytes()
 	}
 	obj := &object{sha: want, data: data, size: n}
