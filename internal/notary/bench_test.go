@@ -7,6 +7,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"fmt"
+	"io"
 	mrand "math/rand/v2"
 	"net/http"
 	"net/url"
@@ -23,7 +24,6 @@ import (
 	"github.com/asc-auth/action/internal/sigv4"
 	"github.com/asc-auth/action/internal/token"
 	"github.com/asc-auth/action/internal/transfer"
-	"io"
 )
 
 // BenchmarkUpload measures Upload on loopback into notarysim's S3
