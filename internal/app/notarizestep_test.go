@@ -255,6 +255,30 @@ func TestActionNotarizeRefusals(t *testing.T) {
 	}
 }
 
+// TestActionNotarizeAgreementMissing shows Apple's reason for a 403 on
+// the submission, with what to do, and sends nothing to S3.
+func TestActionNotarizeAgreementMissing(t *testing.T) {
+	t.Parallel()
+	sim, urls := notarySimulator(t, func() time.Time { return fixedNow }, notarysim.WithFault(notarysim.FaultSubmitAgreement, 1))
+	r, code := runNotarize(t, notarizeKey(t), urls, map[string]string{"notarize-file": writeNotarizeFile(t, "Demo.pkg")})
+	if code != exitFailure {
+		t.Fatalf("exit %d:\n%s", code, logText(r))
+	}
+	var msgs []string
+	for _, a := range r.Annotations() {
+		msgs = append(msgs, a.Message)
+	}
+	all := strings.Join(msgs, "\n")
+	for _, want := range []string{"403 Forbidden: A required agreement is missing or has expired.", "Account Holder must accept it"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("errors lack %q:\n%s", want, all)
+		}
+	}
+	if n := len(sim.Submissions()) + sim.S3Requests(); n != 0 {
+		t.Errorf("%d submissions or S3 requests after a refused submission", n)
+	}
+}
+
 // TestActionNotarizeTimeout lets the wait run out: the step fails with the
 // resume command, and the outputs say In Progress.
 func TestActionNotarizeTimeout(t *testing.T) {
@@ -405,7 +429,7 @@ func TestNotarizeSecretsNotPrinted(t *testing.T) {
 		opt notarysim.Option
 		hit string
 	}{
-		"token":          {notarysim.WithFault(notarysim.FaultEchoToken, 3), "401 Unauthorized"},
+		"token":          {notarysim.WithFault(notarysim.FaultEchoToken, 3), notarysim.EchoMarker},
 		"s3 credentials": {notarysim.WithFault(notarysim.FaultEchoS3Credentials, 1), notarysim.EchoMarker},
 		"log url":        {notarysim.WithFault(notarysim.FaultEchoLogURL, 1), "HTTP 403"},
 	}

@@ -44,6 +44,9 @@ func (c *Client) Submit(ctx context.Context, name, sha256Hex string) (NewSubmiss
 	start := c.now()
 	for n := 1; ; n++ {
 		s, err := c.submit(ctx, name, sha256Hex)
+		if errors.Is(err, asc.ErrForbidden) {
+			return s, fmt.Errorf("%w (if Apple names an agreement, the team's Account Holder must accept it at developer.apple.com/account before anything can be notarized)", err)
+		}
 		if err == nil || ctx.Err() != nil || !ambiguous(err) {
 			return s, err
 		}

@@ -141,6 +141,11 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
+	if s.takeFault(FaultSubmitAgreement) {
+		s.mu.Unlock()
+		apiError(w, http.StatusForbidden, "Forbidden", "A required agreement is missing or has expired.")
+		return
+	}
 	if s.takeFault(FaultSubmit503) {
 		s.mu.Unlock()
 		apiError(w, http.StatusServiceUnavailable, "ServiceUnavailable", "try again")

@@ -42,6 +42,9 @@ const (
 	// token, the secret key and the Authorization header quoted in the
 	// error's message.
 	FaultEchoS3Credentials
+	// FaultSubmitAgreement answers a submission request 403 as Apple does
+	// when the team's Account Holder has not accepted an updated agreement.
+	FaultSubmitAgreement
 	// FaultEchoLogURL answers a developer-log fetch 403 with the presigned
 	// URL (signature, credential, security token) quoted in the body.
 	FaultEchoLogURL
