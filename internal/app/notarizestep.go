@@ -189,7 +189,8 @@ func (n notarizeStep) staple(ctx context.Context, r report.Report, cfg *config.N
 		return false, "", err
 	}
 	interval := cmp.Or(s.Env.PollInterval, 15*time.Second)
-	ticket, err := staple.Lookup(ctx, &http.Client{Timeout: 30 * time.Second}, cfg.TicketBaseURL, rec, 12, interval, httpx.Sleep)
+	ticket, err := staple.Lookup(ctx, &http.Client{Timeout: 30 * time.Second}, cfg.TicketBaseURL, rec, 12, interval, httpx.Sleep,
+		func(line string) { r.Infof("%s", line) })
 	if err != nil {
 		return false, "", err
 	}

@@ -26,8 +26,10 @@ const lookupPath = "/database/1/com.apple.gk.ticket-delivery/production/public/r
 var ErrNotFound = errors.New("staple: the ticket is not published yet (Record not found)")
 
 // Lookup fetches the ticket for record, retrying while it is not found
-// or the service fails, attempts times in all, interval apart.
-func Lookup(ctx context.Context, hc *http.Client, base, record string, attempts int, interval time.Duration, sleep func(context.Context, time.Duration) error) ([]byte, error) {
+// or the service fails, attempts times in all, interval apart. log, if not
+// nil, receives a line before each wait, so that a wait for a ticket is
+// not silent.
+func Lookup(ctx context.Context, hc *http.Client, base, record string, attempts int, interval time.Duration, sleep func(context.Context, time.Duration) error, log func(string)) ([]byte, error) {
 	var last error
 	for n := 1; n <= attempts; n++ {
 		t, err := lookupOnce(ctx, hc, base, record)
@@ -39,6 +41,9 @@ func Lookup(ctx context.Context, hc *http.Client, base, record string, attempts 
 			return nil, ctx.Err()
 		}
 		if n < attempts {
+			if log != nil {
+				log(fmt.Sprintf("Ticket %s: %s (lookup %d of %d); looking again in %s.", record, strings.TrimPrefix(err.Error(), "staple: "), n, attempts, interval))
+			}
 			if err := sleep(ctx, interval); err != nil {
 				return nil, err
 			}

@@ -279,11 +279,18 @@ func TestLookupWaitsForTheTicket(t *testing.T) {
 			const rec = "2/2/00112233445566778899aabbccddeeff00112233"
 			sim.AddTicket(rec, ticket)
 			var slept []time.Duration
+			var logged []string
 			sleep := func(ctx context.Context, d time.Duration) error { slept = append(slept, d); return ctx.Err() }
-			got, err := staple.Lookup(t.Context(), http.DefaultClient, sim.NotaryURL(), rec, tc.attempts, 15*time.Second, sleep)
+			got, err := staple.Lookup(t.Context(), http.DefaultClient, sim.NotaryURL(), rec, tc.attempts, 15*time.Second, sleep,
+				func(line string) { logged = append(logged, line) })
 			wantLookups := min(tc.lag+1, tc.attempts)
-			if sim.Lookups(rec) != wantLookups || len(slept) != wantLookups-1 {
-				t.Errorf("%d lookups, %d sleeps; want %d and %d", sim.Lookups(rec), len(slept), wantLookups, wantLookups-1)
+			if sim.Lookups(rec) != wantLookups || len(slept) != wantLookups-1 || len(logged) != wantLookups-1 {
+				t.Errorf("%d lookups, %d sleeps, %d lines logged; want %d, %d and %d", sim.Lookups(rec), len(slept), len(logged), wantLookups, wantLookups-1, wantLookups-1)
+			}
+			for _, line := range logged {
+				if !strings.Contains(line, "not published yet") || !strings.Contains(line, "looking again in 15s") {
+					t.Errorf("logged %q", line)
+				}
 			}
 			if tc.wantErr {
 				if !errors.Is(err, staple.ErrNotFound) || !strings.Contains(err.Error(), rec) {
