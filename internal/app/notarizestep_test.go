@@ -370,8 +370,20 @@ func TestCLINotarize(t *testing.T) {
 		t.Errorf("the .pkg does not end with a ticket trailer record: % x", after[len(after)-16:])
 	}
 
-	// A file of each kind at once, from the command line: submit and
-	// wait in one run.
+	// --wait alone reads the decision and staples nothing.
+	code, stdout, stderr = notarizeCLI(t, urls, "--wait", id)
+	if code != exitOK || !strings.Contains(stdout, "notarization-status=Accepted") || !strings.Contains(stdout, "stapled=false") {
+		t.Errorf("--wait without a file: exit %d:\n%s%s", code, stdout, stderr)
+	}
+	if again, _ := os.ReadFile(path); !bytes.Equal(again, after) {
+		t.Error("--wait without a file changed the file")
+	}
+	// Neither a file nor --wait is a usage error.
+	if code, _, stderr := notarizeCLI(t, urls); code != exitUsage || !strings.Contains(stderr, "nothing to do") {
+		t.Errorf("no file, no --wait: exit %d, %s", code, stderr)
+	}
+
+	// From the command line, submit and wait in one run.
 	t.Run("submit and wait", func(t *testing.T) {
 		sim, urls := notarySimulator(t, time.Now)
 		code, stdout, stderr := notarizeCLI(t, urls, writeNotarizeFile(t, "Demo.dmg"))
