@@ -127,7 +127,17 @@ func (n notarizeStep) Run(ctx context.Context, r report.Report, s *State) error 
 	if lerr != nil {
 		r.Warningf("Notarization", "%v", lerr)
 	} else {
-		dir := cmp.Or(s.Env.Getenv("RUNNER_TEMP"), filepath.Dir(cmp.Or(cfg.File, "x")))
+		// Under RUNNER_TEMP in a job; else next to the file; else (--wait
+		// alone, outside Actions) in the system's temporary directory,
+		// never wherever the command happens to run.
+		dir := s.Env.Getenv("RUNNER_TEMP")
+		switch {
+		case dir != "":
+		case cfg.File != "":
+			dir = filepath.Dir(cfg.File)
+		default:
+			dir = os.TempDir()
+		}
 		logPath = filepath.Join(dir, "notarization-"+id+".json")
 		if err := os.WriteFile(logPath, raw, 0o644); err != nil {
 			r.Warningf("Notarization", "could not write the log: %v", err)

@@ -378,6 +378,11 @@ func TestCLINotarize(t *testing.T) {
 	if again, _ := os.ReadFile(path); !bytes.Equal(again, after) {
 		t.Error("--wait without a file changed the file")
 	}
+	logPath := filepath.Join(os.TempDir(), "notarization-"+id+".json")
+	if !strings.Contains(stdout, "notarization-log="+logPath+"\n") {
+		t.Errorf("--wait without a file outside Actions: the log is not %s:\n%s", logPath, stdout)
+	}
+	os.Remove(logPath)
 	// Neither a file nor --wait is a usage error.
 	if code, _, stderr := notarizeCLI(t, urls); code != exitUsage || !strings.Contains(stderr, "nothing to do") {
 		t.Errorf("no file, no --wait: exit %d, %s", code, stderr)

@@ -64,7 +64,7 @@ func notarizeOutputs() []Output {
 	return []Output{
 		{Name: "notarization-id", Steps: n, Description: "The notary submission's ID."},
 		{Name: "notarization-status", Steps: n, Description: "Accepted, Invalid, Rejected, or In Progress on timeout."},
-		{Name: "notarization-log", Steps: n, Description: "The path of the developer log JSON, under RUNNER_TEMP (or next to the file)."},
+		{Name: "notarization-log", Steps: n, Description: "The path of the developer log JSON: under RUNNER_TEMP in a job, else next to the file, else in the system's temporary directory."},
 		{Name: "stapled", Steps: n, Description: "true if the ticket was stapled to the file."},
 	}
 }
