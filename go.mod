@@ -14,6 +14,11 @@ require (
 // detects CPU features with x/sys.
 require golang.org/x/sys v0.38.0 // indirect
 
+// Tests and simulator only: an independent SigV4 signer, to check
+// internal/sigv4 and to verify signatures in internal/notarysim's S3
+// stand-in. internal/containertest fails if the product links it.
+require github.com/aws/smithy-go/aws-http-auth v1.2.2 // tests and simulator only
+
 // Simulator only: internal/ascsim checks requests against Apple's OpenAPI
 // document with kin-openapi, which brings the modules below. None of them
 // is linked into the action's image, built with -tags nosimulator.

@@ -21,6 +21,18 @@ for case in parallel baseline; do
 		-test.run '^$' -test.bench "Upload/$case" -test.benchtime 3x 2>&1 | grep -E 'Benchmark|Maximum resident')
 done
 
+echo "== notarize: upload to the S3 stand-in and peak RSS next to one sequential signed PUT (1 GiB and 4 GiB)"
+# The stand-in verifies every signature and hashes every body in the same
+# process, so the peak RSS bounds the client's from above.
+notary_test=$(mktemp -d)/notary.test
+go test -c -o "$notary_test" ./internal/notary/
+for size in 1GiB 4GiB; do
+	for case in notary baseline; do
+		(cd internal/notary && ASC_AUTH_BENCH_SIZE=$size /usr/bin/time -v "$notary_test" \
+			-test.run '^$' -test.bench "Upload/$case" -test.benchtime 2x 2>&1 | grep -E 'Benchmark|Maximum resident')
+	done
+done
+
 echo "== whole process: --version and the token step next to a Go hello-world"
 bash .ci/startup.sh 300
 

@@ -27,7 +27,9 @@ type command struct {
 	summary string   // one line for the usage text
 	groups  []string // input groups offered besides the step's own inputs
 	arg     string   // the input its one argument gives, if any
-	set     map[string]string
+	// argOptional lets the argument be left out (notarize --wait ID).
+	argOptional bool
+	set         map[string]string
 	// extra adds command-specific flags; the function it returns runs
 	// after parsing and may set inputs or return an exit code.
 	extra func(fs *flag.FlagSet, e Env) func(inputs map[string]string) int
@@ -43,6 +45,8 @@ func commands() []command {
 			set: map[string]string{config.InputBuildNumber: "true"}},
 		{step: config.StepUpload, args: "FILE", summary: "upload an .ipa or .pkg and wait as asked", groups: api, arg: config.InputUploadFile},
 		{step: config.StepTestFlight, summary: "distribute a processed build to TestFlight groups, with notes, compliance and review", groups: api},
+		{step: config.StepNotarize, args: "[--wait ID] [FILE]", summary: "notarize a .zip, .pkg or .dmg with a team key, wait, and staple", groups: []string{config.GroupKey},
+			arg: config.InputNotarizeFile, argOptional: true, extra: notarizeFlags},
 		{step: config.StepSession, summary: "check a FASTLANE_SESSION from --file or standard input and print its expiry", extra: sessionFlags},
 	}
 }
@@ -121,7 +125,7 @@ func (c command) run(ctx context.Context, e Env, args []string) int {
 	if c.arg != "" {
 		want = 1
 	}
-	if fs.NArg() != want {
+	if fs.NArg() != want && !(c.argOptional && fs.NArg() == 0) {
 		fmt.Fprintf(e.Stderr, "%s: want %d argument(s), got %d\n", fs.Name(), want, fs.NArg())
 		return exitUsage
 	}
@@ -129,7 +133,7 @@ func (c command) run(ctx context.Context, e Env, args []string) int {
 	for k, v := range c.set {
 		inputs[k] = v
 	}
-	if c.arg != "" {
+	if c.arg != "" && fs.NArg() > 0 {
 		inputs[c.arg] = fs.Arg(0)
 	}
 	if after != nil {
@@ -293,4 +297,14 @@ func PrintDecoded(stdout, stderr io.Writer, tok string) int {
 		return exitFailure
 	}
 	return exitOK
+}
+
+// notarizeFlags adds --wait ID, which resumes waiting for an earlier
+// submission.
+func notarizeFlags(fs *flag.FlagSet, _ Env) func(map[string]string) int {
+	wait := fs.String("wait", "", "wait for this earlier submission (its notarization-id) instead of submitting")
+	return func(inputs map[string]string) int {
+		inputs[config.InputNotarizeWaitID] = *wait
+		return exitOK
+	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/asc-auth/action/internal/ascsim"
 	"github.com/asc-auth/action/internal/bundle/bundletest"
 	"github.com/asc-auth/action/internal/demo"
+	"github.com/asc-auth/action/internal/notarysim"
 	"github.com/asc-auth/action/internal/runnersim"
 )
 
@@ -60,6 +61,7 @@ func TestGolden(t *testing.T) {
 		now    func() time.Time
 		inputs func(t *testing.T, url string) map[string]string
 		setup  func(sim *ascsim.Server)
+		notary bool // run on the notary stand-in too
 	}{
 		{name: "token", now: fixedClock, inputs: func(t *testing.T, url string) map[string]string {
 			return map[string]string{"api-key-json-path": "/github/runner_temp/api_key.json"}
@@ -88,6 +90,9 @@ func TestGolden(t *testing.T) {
 		{name: "session", now: func() time.Time { return sessionNow }, inputs: func(t *testing.T, url string) map[string]string {
 			return map[string]string{"session": valid, "session-base-url": url, "private-key": ""}
 		}, setup: func(sim *ascsim.Server) { sim.RegisterSession(myacinfo(validS), true) }},
+		{name: "notarize", now: fixedClock, notary: true, inputs: func(t *testing.T, url string) map[string]string {
+			return map[string]string{"notarize-file": writeNotarizeFile(t, "Demo.pkg")}
+		}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -102,6 +107,14 @@ func TestGolden(t *testing.T) {
 			}
 			for k, v := range tc.inputs(t, url) {
 				r.SetInput(k, v)
+			}
+			var nsim *notarysim.Server
+			if tc.notary {
+				var urls map[string]string
+				nsim, urls = notarySimulator(t, tc.now, notarysim.WithTicketLag(1))
+				for k, v := range urls {
+					r.SetInput(k, v)
+				}
 			}
 			code := Main(t.Context(), Env{Getenv: r.Getenv, Stdout: r.Stdout, Stderr: r.Stdout, Now: tc.now,
 				ReadFile: os.ReadFile, Version: "test", PollInterval: 100 * time.Millisecond})
@@ -120,8 +133,15 @@ func TestGolden(t *testing.T) {
 					log.WriteString(masker.Mask(shown))
 				}
 			}
-			checkGolden(t, tc.name+".log", normalise(log.String()))
-			checkGolden(t, tc.name+".summary.md", normalise(masker.Mask(r.Summary())))
+			shown, summary := log.String(), masker.Mask(r.Summary())
+			if nsim != nil {
+				// The submission's ID is random, and RUNNER_TEMP a
+				// temporary directory.
+				fix := strings.NewReplacer(nsim.Submissions()[0].ID, "<submission-id>", r.Getenv("RUNNER_TEMP"), "$RUNNER_TEMP")
+				shown, summary = fix.Replace(shown), fix.Replace(summary)
+			}
+			checkGolden(t, tc.name+".log", normalise(shown))
+			checkGolden(t, tc.name+".summary.md", normalise(summary))
 		})
 	}
 }

@@ -103,6 +103,9 @@ func plan(cfg config.Config) []Step {
 	if cfg.TestFlight != nil {
 		steps = append(steps, &testFlightStep{cfg: cfg.TestFlight, dryRun: cfg.Upload != nil && cfg.Upload.DryRun})
 	}
+	if cfg.Notarize != nil {
+		steps = append(steps, notarizeStep{cfg.Notarize})
+	}
 	return steps
 }
 

@@ -118,6 +118,15 @@ func newAPIError(method, path string, status int, body []byte) *APIError {
 	if json.Unmarshal(body, &doc) == nil {
 		e.Errors = doc.Errors
 	}
+	// The Notary API documents another shape, {name, description, labels}
+	// ("A required agreement is missing or has expired", say).
+	var notary struct {
+		Name        string `json:"name"`
+		Description string `json:"description"`
+	}
+	if len(e.Errors) == 0 && json.Unmarshal(body, &notary) == nil && (notary.Name != "" || notary.Description != "") {
+		e.Errors = []ErrorItem{{Status: fmt.Sprint(status), Code: notary.Name, Title: notary.Description}}
+	}
 	return e
 }
 

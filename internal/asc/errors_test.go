@@ -26,6 +26,9 @@ func TestAPIErrorFormat(t *testing.T) {
 		{"empty body", 500, "", "asc: GET /v1/apps/999: 500 Internal Server Error"},
 		{"unknown status", 599, "", "asc: GET /v1/apps/999: 599 unexpected status"},
 		{"empty item", 400, `{"errors":[{}]}`, "asc: GET /v1/apps/999: 400 (empty error)"},
+		{"the Notary API's shape", 403, `{"name":"Forbidden","description":"A required agreement is missing or has expired.","labels":[]}`,
+			"asc: GET /v1/apps/999: 403 Forbidden: A required agreement is missing or has expired."},
+		{"the Notary API's shape, name only", 401, `{"name":"Unauthenticated"}`, "asc: GET /v1/apps/999: 401 Unauthenticated"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

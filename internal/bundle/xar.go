@@ -401,3 +401,32 @@ func newHash(alg string) hash.Hash {
 func parseSize(s string) (uint64, error) {
 	return strconv.ParseUint(strings.TrimSpace(s), 10, 63)
 }
+
+// XarTOCChecksum opens a xar archive (a .pkg), checks its table of
+// contents against the checksum stored in its heap, and returns that
+// checksum's algorithm ("sha1", "sha256", ...) and bytes: what a
+// notarization ticket for a flat package is looked up by.
+func XarTOCChecksum(r io.ReaderAt, size int64, name string) (alg string, sum []byte, err error) {
+	var magic [4]byte
+	if size < 4 {
+		return "", nil, &Error{Kind: KindDamaged, File: name, problem: "the file is too short for a xar archive", hint: hintRebuildPKG}
+	}
+	if _, err := r.ReadAt(magic[:], 0); err != nil || string(magic[:]) != "xar!" {
+		return "", nil, &Error{Kind: KindDamaged, File: name, problem: "the .pkg is not a xar archive (a flat installer package)", hint: hintRebuildPKG}
+	}
+	x, err := openXar(r, size, name)
+	if err != nil {
+		return "", nil, err
+	}
+	c := x.toc.TOC.Checksum
+	if c == nil {
+		return "", nil, &Error{Kind: KindUnsupported, File: name, problem: "the .pkg's table of contents has no checksum", hint: hintProductbuild}
+	}
+	off, err1 := parseSize(c.Offset)
+	n, err2 := parseSize(c.Size)
+	if err1 != nil || err2 != nil || n == 0 || n > 64 {
+		return "", nil, x.damaged("the .pkg's table of contents gives its checksum an invalid place in the heap", nil)
+	}
+	sum, err = x.readHeap(off, n)
+	return strings.ToLower(strings.TrimSpace(c.Style)), sum, err
+}

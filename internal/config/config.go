@@ -85,6 +85,7 @@ type Config struct {
 	Session     *Session
 	Upload      *Upload
 	TestFlight  *TestFlight
+	Notarize    *Notarize
 }
 
 // Env is where inputs come from: Input returns an input's value with
@@ -107,8 +108,9 @@ func Parse(env Env) (cfg Config, secrets []string, err error) {
 	cfg.Session = p.session()
 	cfg.Upload = p.upload()
 	cfg.TestFlight = p.testFlight(cfg.Upload)
+	cfg.Notarize = p.notarize()
 	buildNumber := p.boolean(InputBuildNumber, p.get(InputBuildNumber))
-	if cfg.Session == nil || buildNumber || cfg.Upload != nil || cfg.TestFlight != nil || p.keyGiven() {
+	if cfg.Session == nil || buildNumber || cfg.Upload != nil || cfg.TestFlight != nil || cfg.Notarize != nil || p.keyGiven() {
 		t := p.token()
 		cfg.Token = &t
 	}

@@ -72,7 +72,7 @@ type Output struct {
 // them.
 func Inputs() []Input {
 	var all []Input
-	for _, part := range [][]Input{tokenInputs(), apiInputs(), buildNumberInputs(), uploadInputs(), testFlightInputs(), sessionInputs()} {
+	for _, part := range [][]Input{tokenInputs(), apiInputs(), buildNumberInputs(), uploadInputs(), testFlightInputs(), notarizeInputs(), sessionInputs()} {
 		all = append(all, part...)
 	}
 	return all
@@ -82,7 +82,7 @@ func Inputs() []Input {
 // lists them.
 func Outputs() []Output {
 	var all []Output
-	for _, part := range [][]Output{tokenOutputs(), buildNumberOutputs(), uploadOutputs(), testFlightOutputs(), sessionOutputs()} {
+	for _, part := range [][]Output{tokenOutputs(), buildNumberOutputs(), uploadOutputs(), testFlightOutputs(), notarizeOutputs(), sessionOutputs()} {
 		all = append(all, part...)
 	}
 	return all

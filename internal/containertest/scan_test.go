@@ -47,7 +47,7 @@ func scan(t *testing.T, name string, data []byte, body []string) {
 			t.Errorf("%s holds the demo key's base64 body", name)
 		}
 	}
-	for _, pkg := range []string{"internal/ascsim", "kin-openapi", "internal/bundle/bundletest", "internal/devcmd", "internal/demo"} {
+	for _, pkg := range []string{"internal/ascsim", "kin-openapi", "internal/bundle/bundletest", "internal/devcmd", "internal/demo", "internal/notarysim"} {
 		if bytes.Contains(data, []byte("github.com/asc-auth/action/"+strings.TrimPrefix(pkg, "internal/"))) || bytes.Contains(data, []byte(pkg+".")) {
 			t.Errorf("%s links %s", name, pkg)
 		}
@@ -85,7 +85,7 @@ func TestProductBinaryHoldsNoTestWorld(t *testing.T) {
 	if err != nil {
 		t.Fatalf("go version -m: %v\n%s", err, out)
 	}
-	for _, dep := range []string{"kin-openapi", "gorilla/mux", "jsonschema"} {
+	for _, dep := range []string{"kin-openapi", "gorilla/mux", "jsonschema", "smithy-go"} {
 		if strings.Contains(string(out), dep) {
 			t.Errorf("the product binary links %s", dep)
 		}

@@ -1,10 +1,12 @@
 // Package demo is the demo's account: the bundled throwaway key
 // testdata/AuthKey_DEMOKEY001.p8, the issuer ID it pretends to belong to,
-// a sample app on the local simulator, and a sample .ipa. The demo, the
+// a sample app on the local simulator, a sample .ipa, and a sample .pkg
+// for the notary stand-in. The demo, the
 // simulator command and the tests share it; the product never links it.
 package demo
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -13,6 +15,8 @@ import (
 	"github.com/asc-auth/action/internal/ascsim"
 	"github.com/asc-auth/action/internal/bundle/bundletest"
 	"github.com/asc-auth/action/internal/keys"
+	"github.com/asc-auth/action/internal/notarysim"
+	"github.com/asc-auth/action/internal/staple"
 )
 
 // The demo's account.
@@ -84,4 +88,35 @@ func WriteIPA(path string) error {
 		BundleID: BundleID, ShortVersion: "1.1", BuildVersion: "14", AssetSize: 6 << 20, AssetSeed: 1,
 	})
 	return errors.Join(err, f.Close())
+}
+
+// StartNotarySimulator starts the local notary stand-in (the Notary API,
+// its S3 bucket, the developer log and the ticket lookup) on loopback
+// ports, trusting the bundled demo key. Every submission is accepted, and
+// the ticket of an accepted .pkg or .dmg is published one lookup late, as
+// Apple's lags acceptance.
+func StartNotarySimulator(demoKey []byte, now func() time.Time) (*notarysim.Server, error) {
+	k, err := keys.Parse(string(demoKey))
+	if err != nil {
+		return nil, fmt.Errorf("the bundled demo key: %w", err)
+	}
+	sim := notarysim.New(notarysim.WithClock(now), notarysim.WithTicketLag(1),
+		notarysim.WithRecordName(func(name string, data []byte) (string, error) {
+			return staple.RecordName(bytes.NewReader(data), int64(len(data)), name)
+		}))
+	sim.RegisterKey(KeyID, &k.Private.PublicKey)
+	if err := sim.Start(); err != nil {
+		return nil, err
+	}
+	return sim, nil
+}
+
+// WritePKG writes a generated, signed-looking macOS installer package of
+// the demo app, for the notarize step.
+func WritePKG(path string) error {
+	data, err := bundletest.PKG(bundletest.PKGOptions{AppName: "Demo", BundleID: "com.example.asc-auth-demo.mac", Signed: true})
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, data, 0o644)
 }

@@ -59,6 +59,17 @@ func runDemo(ctx context.Context, e app.Env, demoKey []byte) int {
 		return app.ExitFailure
 	}
 	defer sim.Close()
+	notary, err := demo.StartNotarySimulator(demoKey, e.Now)
+	if err != nil {
+		fmt.Fprintf(e.Stderr, "asc-auth demo: %v\n", err)
+		return app.ExitFailure
+	}
+	defer notary.Close()
+	pkg := filepath.Join(dir, "Demo.pkg")
+	if err := demo.WritePKG(pkg); err != nil {
+		fmt.Fprintf(e.Stderr, "asc-auth demo: %v\n", err)
+		return app.ExitFailure
+	}
 	runnerTemp := filepath.Join(dir, "runner_temp")
 	ipa := filepath.Join(dir, "Demo.ipa")
 	if err := demo.WriteIPA(ipa); err != nil {
@@ -93,6 +104,11 @@ func runDemo(ctx context.Context, e app.Env, demoKey []byte) int {
 		"INPUT_WHAT-TO-TEST-LOCALIZED":     `{"de-DE": "Bitte den neuen Anmeldebildschirm testen."}`,
 		"INPUT_USES-NON-EXEMPT-ENCRYPTION": "false",
 		"INPUT_NOTIFY-TESTERS":             "true",
+		"INPUT_NOTARIZE-FILE":              pkg,
+		"INPUT_NOTARIZE-TIMEOUT":           "2m",
+		"INPUT_NOTARY-BASE-URL":            notary.NotaryURL(),
+		"INPUT_S3-ENDPOINT-URL":            notary.S3URL(),
+		"INPUT_TICKET-BASE-URL":            notary.NotaryURL(),
 	}
 	var log bytes.Buffer
 	step := e
@@ -103,8 +119,8 @@ func runDemo(ctx context.Context, e app.Env, demoKey []byte) int {
 
 	var masker runnersim.Masker
 	w := e.Stdout
-	fmt.Fprintf(w, "asc-auth demo: the token, build-number, upload and testflight steps on the bundled test key (testdata/AuthKey_%s.p8)\n", demo.KeyID)
-	fmt.Fprintf(w, "against the local App Store Connect simulator at %s\n", apiURL)
+	fmt.Fprintf(w, "asc-auth demo: the token, build-number, upload, testflight and notarize steps on the bundled test key (testdata/AuthKey_%s.p8)\n", demo.KeyID)
+	fmt.Fprintf(w, "against the local App Store Connect simulator at %s and the notary stand-in at %s\n", apiURL, notary.NotaryURL())
 	fmt.Fprintln(w, "\n== Step log, as the runner shows it ==")
 	for line := range strings.Lines(log.String()) {
 		for _, c := range runnersim.ParseCommands([]byte(line)) {

@@ -131,7 +131,8 @@ func TestDemoCLI(t *testing.T) {
 	}
 	for _, want := range []string{"token=***", "APP_STORE_CONNECT_API_KEY_KEY=***", "### App Store Connect token", `"kid": "DEMOKEY001"`,
 		"next-build-number=14", "upload-state=COMPLETE", "processing-state=VALID", "### Upload",
-		"### TestFlight", `"result":"skipped-automatic"`, `"name":"Public Beta"`, "beta-review-state=WAITING_FOR_REVIEW", "what-to-test-locales=de-DE,en-US"} {
+		"### TestFlight", `"result":"skipped-automatic"`, `"name":"Public Beta"`, "beta-review-state=WAITING_FOR_REVIEW", "what-to-test-locales=de-DE,en-US",
+		"notarization-status=Accepted", "stapled=true", "### Notarization", "Stapled the ticket", "to Demo.pkg"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, out)
 		}

@@ -228,7 +228,7 @@ func deref(s *string) string {
 // that exist.
 func TestDeclarations(t *testing.T) {
 	t.Parallel()
-	known := []string{config.StepSession, config.StepToken, config.StepBuildNumber, config.StepUpload, config.StepTestFlight, config.GroupKey, config.GroupAPI}
+	known := []string{config.StepSession, config.StepToken, config.StepBuildNumber, config.StepUpload, config.StepTestFlight, config.StepNotarize, config.GroupKey, config.GroupAPI}
 	seen := map[string]bool{}
 	for _, in := range config.Inputs() {
 		if seen[in.Name] || in.Name != strings.ToLower(in.Name) || strings.ContainsAny(in.Name, " _") {

@@ -214,3 +214,53 @@ func TestThirdPartyActionsArePinned(t *testing.T) {
 		}
 	}
 }
+
+// TestReusableWorkflowsUseTheAction checks the reusable workflows'
+// steps that run this action: every input they pass is declared in
+// action.yml, and every output of such a step they read is declared too,
+// so that a renamed input or output cannot silently become empty.
+func TestReusableWorkflowsUseTheAction(t *testing.T) {
+	t.Parallel()
+	a := readAction(t, filepath.Join(root, "action.yml"))
+	outputRef := regexp.MustCompile(`steps\.([\w-]+)\.outputs\.([\w-]+)`)
+	for _, name := range []string{"testflight.yml", "notarize.yml"} {
+		data, err := os.ReadFile(filepath.Join(root, ".github/workflows", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var wf struct {
+			Jobs map[string]struct {
+				Steps []struct {
+					ID   string            `yaml:"id"`
+					Uses string            `yaml:"uses"`
+					With map[string]string `yaml:"with"`
+				} `yaml:"steps"`
+			} `yaml:"jobs"`
+		}
+		if err := yaml.Unmarshal(data, &wf); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		ours := map[string]bool{}
+		for _, job := range wf.Jobs {
+			for _, s := range job.Steps {
+				if !strings.HasPrefix(s.Uses, "asc-auth/action@") {
+					continue
+				}
+				ours[s.ID] = true
+				for in := range s.With {
+					if _, ok := a.Inputs[in]; !ok {
+						t.Errorf("%s: step %s passes input %s, which action.yml does not declare", name, s.ID, in)
+					}
+				}
+			}
+		}
+		if len(ours) == 0 {
+			t.Errorf("%s runs no asc-auth/action step", name)
+		}
+		for _, m := range outputRef.FindAllStringSubmatch(string(data), -1) {
+			if _, ok := a.Outputs[m[2]]; ours[m[1]] && !ok {
+				t.Errorf("%s reads output %s of step %s, which action.yml does not declare", name, m[2], m[1])
+			}
+		}
+	}
+}

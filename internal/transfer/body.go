@@ -83,8 +83,10 @@ func (p *progress) add(n int64) {
 
 // errorDetail reads the start of an error answer and keeps only an S3-style
 // <Code> and <Message>: anything else the body holds (a request ID, the
-// string that was signed) is left out, as it may echo the request.
-func errorDetail(body io.Reader) string {
+// string that was signed) is left out, as it may echo the request. The
+// secrets are taken out before the detail is cut short, so that no part
+// of one is left either.
+func errorDetail(body io.Reader, secrets []string) string {
 	b, _ := io.ReadAll(io.LimitReader(body, 4<<10))
 	var doc struct {
 		Code    string `xml:"Code"`
@@ -96,6 +98,11 @@ func errorDetail(body io.Reader) string {
 		return ""
 	}
 	s := strings.Join(strings.Fields(strings.TrimSpace(doc.Code+" "+doc.Message)), " ")
+	for _, secret := range secrets {
+		if secret != "" {
+			s = strings.ReplaceAll(s, secret, "***")
+		}
+	}
 	if len(s) > 200 {
 		s = s[:200] + "…"
 	}

@@ -102,6 +102,10 @@ type Options struct {
 	// Log receives a line for every retry, possibly from several
 	// goroutines at once.
 	Log func(string)
+	// Secrets are values an error answer may echo (the request's
+	// credentials): they are taken out of the error's detail before it is
+	// cut short.
+	Secrets []string
 
 	// Now, Sleep and Rand replace the clock, the backoff waits and the
 	// backoff jitter (a number in [0, 1)) in tests.
@@ -399,7 +403,7 @@ func (e *engine) attempt(ctx context.Context, i int, p Part, where string) attem
 	)
 	switch {
 	case !ok:
-		detail = errorDetail(resp.Body)
+		detail = errorDetail(resp.Body, e.o.Secrets)
 	case e.o.Response != nil:
 		value, verr = e.o.Response(resp, p)
 	}

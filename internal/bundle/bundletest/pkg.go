@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"compress/zlib"
 	"crypto/sha1"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/xml"
+	"fmt"
 	"io"
 	"slices"
 	"strings"
@@ -38,6 +41,16 @@ type PKGOptions struct {
 	// Stored writes Distribution and PackageInfo uncompressed
 	// (application/octet-stream) instead of zlib-compressed.
 	Stored bool
+
+	// Signed adds what productsign adds: a <signature style="RSA"> in the
+	// TOC, with a 256-byte stand-in for the RSA signature in the heap after
+	// the TOC checksum and a stand-in certificate chain in its KeyInfo.
+	// Nothing in it verifies; it has the shape a stapler reads past.
+	Signed bool
+
+	// TOCChecksum is "sha1" (the default; header algorithm 1) or "sha256"
+	// (header algorithm 3, named after the header, as xar writes it).
+	TOCChecksum string
 }
 
 var pkgOmits = []string{"CFBundleIdentifier", "CFBundleShortVersionString", "CFBundleVersion", "Distribution", "PackageInfo"}
@@ -158,9 +171,19 @@ type (
 		TOC     tocBody  `xml:"toc"`
 	}
 	tocBody struct {
-		Checksum     tocChecksum `xml:"checksum"`
-		CreationTime string      `xml:"creation-time"`
-		Files        []*tocFile  `xml:"file"`
+		Checksum     tocChecksum   `xml:"checksum"`
+		CreationTime string        `xml:"creation-time"`
+		Signature    *tocSignature `xml:"signature,omitempty"`
+		Files        []*tocFile    `xml:"file"`
+	}
+	tocSignature struct {
+		Style   string `xml:"style,attr"`
+		Offset  int    `xml:"offset"`
+		Size    int    `xml:"size"`
+		KeyInfo struct {
+			NS    string   `xml:"xmlns,attr"`
+			Certs []string `xml:"X509Data>X509Certificate"`
+		} `xml:"KeyInfo"`
 	}
 	tocChecksum struct {
 		Style  string `xml:"style,attr"`
@@ -199,13 +222,17 @@ type (
 	}
 )
 
-// xarBuilder lays out files in the heap after the TOC checksum.
+// xarBuilder lays out files in the heap after the TOC checksum (and the
+// signature), which take the first base bytes.
 type xarBuilder struct {
 	heap   bytes.Buffer
+	base   int
 	nextID int
 }
 
-const tocChecksumSize = sha1.Size
+// pkgSignatureSize is the size of an RSA-2048 signature, what productsign
+// stores in the heap after the TOC checksum.
+const pkgSignatureSize = 256
 
 func (x *xarBuilder) file(name string, content []byte, compress bool) (*tocFile, error) {
 	archived, style := content, "application/octet-stream"
@@ -223,7 +250,7 @@ func (x *xarBuilder) file(name string, content []byte, compress bool) (*tocFile,
 	f := x.entry(name, "file", "0644")
 	f.Data = &tocData{
 		Length:    len(archived),
-		Offset:    tocChecksumSize + x.heap.Len(),
+		Offset:    x.base + x.heap.Len(),
 		Size:      len(content),
 		Encoding:  tocEnc{style},
 		Extracted: tocSum{"sha1", sha1Hex(content)},
@@ -259,7 +286,24 @@ func WritePKG(w io.Writer, opts PKGOptions) error {
 	}
 	v := opts.values()
 	compress := !opts.Stored
-	var x xarBuilder
+	sumAlg, sumSize, newSum := "sha1", sha1.Size, func(b []byte) []byte { s := sha1.Sum(b); return s[:] }
+	switch opts.TOCChecksum {
+	case "", "sha1":
+	case "sha256":
+		sumAlg, sumSize, newSum = "sha256", sha256.Size, func(b []byte) []byte { s := sha256.Sum256(b); return s[:] }
+	default:
+		return fmt.Errorf("bundletest: TOC checksum %q is not sha1 or sha256", opts.TOCChecksum)
+	}
+	x := xarBuilder{base: sumSize}
+	var sig *tocSignature
+	if opts.Signed {
+		sig = &tocSignature{Style: "RSA", Offset: sumSize, Size: pkgSignatureSize}
+		sig.KeyInfo.NS = "http://www.w3.org/2000/09/xmldsig#"
+		for _, who := range []string{"Developer ID Installer: Example (EXAMPLE123)", "Developer ID Certification Authority", "Apple Root CA"} {
+			sig.KeyInfo.Certs = append(sig.KeyInfo.Certs, base64.StdEncoding.EncodeToString([]byte("bundletest stub certificate: "+who)))
+		}
+		x.base += pkgSignatureSize
+	}
 	var files []*tocFile
 	if !opts.omits("Distribution") {
 		dist := opts.Distribution
@@ -295,8 +339,9 @@ func WritePKG(w io.Writer, opts PKGOptions) error {
 	}
 
 	doc := tocDoc{TOC: tocBody{
-		Checksum:     tocChecksum{Style: "sha1", Offset: 0, Size: tocChecksumSize},
+		Checksum:     tocChecksum{Style: sumAlg, Offset: 0, Size: sumSize},
 		CreationTime: modTime.Format("2006-01-02T15:04:05Z"),
+		Signature:    sig,
 		Files:        files,
 	}}
 	text, err := xml.MarshalIndent(doc, "", " ")
@@ -313,15 +358,28 @@ func WritePKG(w io.Writer, opts PKGOptions) error {
 		return err
 	}
 
-	var h [28]byte
-	copy(h[:], "xar!")
-	binary.BigEndian.PutUint16(h[4:], 28)
+	// The header: magic, its own size, version 1, the TOC's compressed and
+	// inflated sizes, the checksum algorithm (1 SHA-1; 3 named, the name
+	// following the header, NUL-terminated and padded to 4 bytes).
+	h := make([]byte, 28)
+	copy(h, "xar!")
+	binary.BigEndian.PutUint32(h[24:], 1)
+	if sumAlg != "sha1" {
+		binary.BigEndian.PutUint32(h[24:], 3)
+		name := append([]byte(sumAlg), 0)
+		h = append(h, name...)
+		h = append(h, make([]byte, (4-len(h)%4)%4)...)
+	}
+	binary.BigEndian.PutUint16(h[4:], uint16(len(h)))
 	binary.BigEndian.PutUint16(h[6:], 1)
 	binary.BigEndian.PutUint64(h[8:], uint64(z.Len()))
 	binary.BigEndian.PutUint64(h[16:], uint64(len(toc)))
-	binary.BigEndian.PutUint32(h[24:], 1) // SHA-1
-	sum := sha1.Sum(z.Bytes())
-	for _, part := range [][]byte{h[:], z.Bytes(), sum[:], x.heap.Bytes()} {
+	sum := newSum(z.Bytes())
+	var rsa []byte
+	if opts.Signed {
+		rsa = bytes.Repeat([]byte("bundletest stub: not an RSA signature. "), pkgSignatureSize/39+1)[:pkgSignatureSize]
+	}
+	for _, part := range [][]byte{h, z.Bytes(), sum, rsa, x.heap.Bytes()} {
 		if _, err := w.Write(part); err != nil {
 			return err
 		}
