@@ -92,9 +92,9 @@ func TestProductBinaryHoldsNoTestWorld(t *testing.T) {
 	}
 }
 
-// TestImageHoldsNoTestWorld exports the built image's file system and
+// TestContainerImageHoldsNoTestWorld exports the built image's file system and
 // scans every file in it.
-func TestImageHoldsNoTestWorld(t *testing.T) {
+func TestContainerImageHoldsNoTestWorld(t *testing.T) {
 	image := imageOrSkip(t)
 	ctr, err := exec.Command("podman", "--storage-driver", "vfs", "create", image).Output()
 	if err != nil {
