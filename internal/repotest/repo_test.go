@@ -162,26 +162,13 @@ func TestReleasePinsTheImage(t *testing.T) {
 		t.Errorf("pinned runs.image = %q, want %q", pinned.Runs.Image, want)
 	}
 	pinned.Runs.Image = a.Runs.Image
-	if !yamlEqual(t, pinned, a) {
+	if !yamlEqualAny(t, pinned, a) {
 		t.Error("the pin script changed more than runs.image")
 	}
 
 	if out, err := exec.Command("bash", filepath.Join(root, ".github/scripts/pin-action-image.sh"), copyPath, "ghcr.io/asc-auth/action", "sha256:nothex").CombinedOutput(); err == nil {
 		t.Errorf("the pin script accepted a bad digest: %s", out)
 	}
-}
-
-func yamlEqual(t *testing.T, a, b actionYML) bool {
-	t.Helper()
-	x, err := yaml.Marshal(a)
-	if err != nil {
-		t.Fatal(err)
-	}
-	y, err := yaml.Marshal(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(x) == string(y)
 }
 
 // TestThirdPartyActionsArePinned checks that every action a workflow uses
