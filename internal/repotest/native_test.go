@@ -217,18 +217,7 @@ func (c compositeYML) step(t *testing.T, id string) compositeStep {
 	return compositeStep{}
 }
 
-func readComposite(t *testing.T, path string) compositeYML {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var c compositeYML
-	if err := yaml.Unmarshal(data, &c); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	return c
-}
+func readComposite(t *testing.T, path string) compositeYML { return readYAML[compositeYML](t, path) }
 
 // yamlEqualAny reports whether a and b marshal to the same YAML.
 func yamlEqualAny(t *testing.T, a, b any) bool {

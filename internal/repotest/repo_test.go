@@ -38,17 +38,20 @@ type actionYML struct {
 	} `yaml:"runs"`
 }
 
-func readAction(t *testing.T, path string) actionYML {
+func readAction(t *testing.T, path string) actionYML { return readYAML[actionYML](t, path) }
+
+// readYAML reads a YAML file into a T.
+func readYAML[T any](t *testing.T, path string) T {
 	t.Helper()
 	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var a actionYML
-	if err := yaml.Unmarshal(data, &a); err != nil {
+	var v T
+	if err := yaml.Unmarshal(data, &v); err != nil {
 		t.Fatalf("%s: %v", path, err)
 	}
-	return a
+	return v
 }
 
 // TestActionInputsMatchTheCode runs the input parser with every step
