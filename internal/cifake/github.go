@@ -559,23 +559,35 @@ func (g *GitHub) issue(w http.ResponseWriter, r *http.Request, repo string) *Iss
 	return nil
 }
 
-func (g *GitHub) comment(w http.ResponseWriter, r *http.Request) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
+// issueRequest checks the token, finds the issue the path names and
+// decodes the body strictly into in, which valid must then accept; it
+// answers the error itself and reports false when any of these fails.
+// g.mu must be held.
+func (g *GitHub) issueRequest(w http.ResponseWriter, r *http.Request, in any, valid func() bool) (string, *Issue, bool) {
 	repo, ok := g.issuesAuth(w, r)
 	if !ok {
-		return
+		return "", nil, false
 	}
 	i := g.issue(w, r, repo)
 	if i == nil {
-		return
+		return "", nil, false
 	}
 	body, _ := io.ReadAll(r.Body)
+	if err := decodeStrict(body, in); err != nil || !valid() {
+		ghError(w, http.StatusUnprocessableEntity, "Validation Failed")
+		return "", nil, false
+	}
+	return repo, i, true
+}
+
+func (g *GitHub) comment(w http.ResponseWriter, r *http.Request) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
 	var in struct {
 		Body string `json:"body"`
 	}
-	if err := decodeStrict(body, &in); err != nil || in.Body == "" {
-		ghError(w, http.StatusUnprocessableEntity, "Validation Failed")
+	_, i, ok := g.issueRequest(w, r, &in, func() bool { return in.Body != "" })
+	if !ok {
 		return
 	}
 	i.Comments = append(i.Comments, in.Body)
@@ -585,21 +597,12 @@ func (g *GitHub) comment(w http.ResponseWriter, r *http.Request) {
 func (g *GitHub) patchIssue(w http.ResponseWriter, r *http.Request) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	repo, ok := g.issuesAuth(w, r)
-	if !ok {
-		return
-	}
-	i := g.issue(w, r, repo)
-	if i == nil {
-		return
-	}
-	body, _ := io.ReadAll(r.Body)
 	var in struct {
 		State       string `json:"state"`
 		StateReason string `json:"state_reason"`
 	}
-	if err := decodeStrict(body, &in); err != nil || (in.State != "open" && in.State != "closed") {
-		ghError(w, http.StatusUnprocessableEntity, "Validation Failed")
+	repo, i, ok := g.issueRequest(w, r, &in, func() bool { return in.State == "open" || in.State == "closed" })
+	if !ok {
 		return
 	}
 	i.State = in.State
