@@ -34,7 +34,7 @@ type command struct {
 	// after parsing and may set inputs or return an exit code.
 	extra func(fs *flag.FlagSet, e Env) func(inputs map[string]string) int
 	// print writes the outputs; by default NAME=VALUE lines.
-	print func(e Env, term *report.Terminal, inputs map[string]string) int
+	print func(e Env, term *report.Terminal, fs *flag.FlagSet) int
 }
 
 func commands() []command {
@@ -168,7 +168,7 @@ func (c command) run(ctx context.Context, e Env, args []string) int {
 		return exitFailure
 	}
 	if c.print != nil {
-		return c.print(e, term, inputs)
+		return c.print(e, term, fs)
 	}
 	for _, kv := range term.Outputs() {
 		fmt.Fprintf(e.Stdout, "%s=%s\n", kv.Name, strings.ReplaceAll(kv.Value, "\n", `\n`))
@@ -227,26 +227,17 @@ func (s *linesFlag) Set(v string) error { *s = append(*s, v); return nil }
 // tokenFlags adds --decode; the token command prints the token alone, or
 // its header and claims.
 func tokenFlags(fs *flag.FlagSet, _ Env) func(map[string]string) int {
-	decode := fs.Bool("decode", false, "print the token's header and claims as JSON instead of the token")
-	return func(inputs map[string]string) int {
-		if *decode {
-			inputs[decodeInput] = "true"
-		}
-		return exitOK
-	}
+	fs.Bool("decode", false, "print the token's header and claims as JSON instead of the token")
+	return nil
 }
 
-// decodeInput carries --decode from the flags to the printer; it is no
-// input of the action's, and config never reads it.
-const decodeInput = " decode"
-
-func printToken(e Env, term *report.Terminal, inputs map[string]string) int {
+func printToken(e Env, term *report.Terminal, fs *flag.FlagSet) int {
 	tok, ok := term.Output("token")
 	if !ok {
 		fmt.Fprintln(e.Stderr, "asc-auth: the token step set no token")
 		return exitFailure
 	}
-	if inputs[decodeInput] == "true" {
+	if fs.Lookup("decode").Value.String() == "true" {
 		return PrintDecoded(e.Stdout, e.Stderr, tok)
 	}
 	fmt.Fprintln(e.Stdout, tok)
