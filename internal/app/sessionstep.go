@@ -131,14 +131,3 @@ func cookieList(s *session.Session) string {
 	}
 	return strings.Join(parts, "<br>")
 }
-
-// table renders a two-column step-summary table under a heading.
-func table(title string, rows [][2]string) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "### %s\n\n| | |\n|---|---|\n", title)
-	for _, r := range rows {
-		fmt.Fprintf(&b, "| %s | %s |\n", r[0], r[1])
-	}
-	b.WriteString("\n") // so that the next step's heading starts apart
-	return b.String()
-}

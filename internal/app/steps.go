@@ -2,7 +2,9 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/asc-auth/action/internal/asc"
@@ -170,4 +172,15 @@ func summary(r report.Report, markdown string) {
 	if err := r.AddStepSummary(markdown); err != nil {
 		r.Warningf("Step summary", "could not write the step summary: %v", err)
 	}
+}
+
+// table renders a two-column step-summary table under a heading.
+func table(title string, rows [][2]string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "### %s\n\n| | |\n|---|---|\n", title)
+	for _, r := range rows {
+		fmt.Fprintf(&b, "| %s | %s |\n", r[0], r[1])
+	}
+	b.WriteString("\n") // so that the next step's heading starts apart
+	return b.String()
 }
