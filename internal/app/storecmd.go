@@ -254,7 +254,8 @@ func runSessionStore(ctx context.Context, e Env, args []string) int {
 		return exitUsage
 	}
 	if fs.NArg() != 0 {
-		fmt.Fprintf(e.Stderr, "%s: unexpected argument %q; tokens come from the environment or --token-file\n", prog, fs.Arg(0))
+		// Not quoted: a stray argument is most often a token pasted there.
+		fmt.Fprintf(e.Stderr, "%s: unexpected argument(s); tokens come from the environment or --token-file\n", prog)
 		return exitUsage
 	}
 	secrets := new(redact.Set)

@@ -64,7 +64,8 @@ func runSessionWatch(ctx context.Context, e Env, args []string) int {
 
 	var errs []error
 	if fs.NArg() != 0 {
-		errs = append(errs, fmt.Errorf("unexpected argument %q", fs.Arg(0)))
+		// Not quoted: a stray argument is most often a token pasted there.
+		errs = append(errs, errors.New("unexpected argument(s); tokens come from the environment or --token-file"))
 	}
 	if _, _, err := cisecret.SplitRepo(*repo); err != nil {
 		errs = append(errs, fmt.Errorf("--repo %w (or set GITHUB_REPOSITORY)", err))

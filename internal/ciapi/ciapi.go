@@ -200,8 +200,7 @@ func (c *Client) once(ctx context.Context, method, path string, body []byte) (in
 
 // message takes the server's message out of an error body: GitHub's
 // {"message": "..."}, GitLab's {"message": ...} or {"error": "..."},
-// CircleCI's and Bitrise's {"message": "..."}. It is one line, at most
-// 300 bytes.
+// CircleCI's and Bitrise's {"message": "..."}, on one line.
 func message(data []byte) string {
 	var doc struct {
 		Message json.RawMessage `json:"message"`
@@ -218,11 +217,9 @@ func message(data []byte) string {
 	if json.Unmarshal(raw, &s) != nil {
 		s = string(raw) // an object, as GitLab gives for validation errors
 	}
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) > 300 {
-		s = s[:300] + "…"
-	}
-	return s
+	// One line, but whole: a message may quote a secret back, and only a
+	// whole secret can be recognised and taken out before it is printed.
+	return strings.Join(strings.Fields(s), " ")
 }
 
 func statusText(code int) string {

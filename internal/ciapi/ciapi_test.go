@@ -2,8 +2,10 @@ package ciapi
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -51,5 +53,22 @@ func TestRetries(t *testing.T) {
 				t.Errorf("%d calls, status %d, waited %s; want %d calls, %d, at least %s", calls, code, waited, tc.wantCalls, tc.wantCode, tc.minWait)
 			}
 		})
+	}
+}
+
+// TestMessageIsWhole: a server's message is kept whole, however long, so
+// that a secret it quotes back can be recognised and taken out before it
+// is printed; a message cut short would leave the start of the secret.
+func TestMessageIsWhole(t *testing.T) {
+	t.Parallel()
+	secret := "myacinfo-" + strings.Repeat("DAWTKNV2", 40)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusBadRequest)
+		fmt.Fprintf(w, `{"message": "%s value %s is invalid"}`, strings.Repeat("padding ", 40), secret)
+	}))
+	defer srv.Close()
+	_, err := New(srv.URL, nil).Do(t.Context(), http.MethodPut, "/x", nil, nil)
+	if err == nil || !strings.Contains(err.Error(), secret) {
+		t.Errorf("the message was cut: %v", err)
 	}
 }
