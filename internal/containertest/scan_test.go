@@ -69,6 +69,9 @@ func TestScanFindsTheTestWorld(t *testing.T) {
 	if !bytes.Contains(data, []byte("internal/ascsim.")) {
 		t.Errorf("the scan misses the dev build's simulator")
 	}
+	if !bytes.Contains(data, []byte(demoKeyBody(t)[0])) {
+		t.Errorf("the scan misses the dev build's demo key body")
+	}
 }
 
 // TestProductBinaryHoldsNoTestWorld builds asc-auth as users install it

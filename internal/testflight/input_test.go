@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/asc-auth/action/internal/testflight"
 )
@@ -101,9 +102,25 @@ func FuzzCheckNotes(f *testing.F) {
 	for _, s := range []string{"Fixes", "🐤", "❤️", strings.Repeat("x", 4000), "\xff"} {
 		f.Add(s)
 	}
+	// emoji is an oracle independent of IsEmoji: characters App Store
+	// Connect refuses, written out, each of which must make any text that
+	// holds it refused.
+	emoji := []string{"🐤", "🎉", "😀", "🇺🇸", "❤️", "1️⃣", "⭐", "✅", "🏴\U000E0067\U000E0062\U000E0065\U000E006E\U000E0067\U000E007F"}
 	f.Fuzz(func(t *testing.T, s string) {
 		err := testflight.CheckNotes(s)
-		// Property: accepted text has no emoji rune and is within the limit.
+		for _, e := range emoji {
+			if strings.Contains(s, e) && err == nil {
+				t.Fatalf("accepted %q, which holds %q", s, e)
+			}
+		}
+		if withEmoji := s + emoji[len(s)%len(emoji)]; testflight.CheckNotes(withEmoji) == nil {
+			t.Fatalf("accepted %q", withEmoji)
+		}
+		// Property: accepted text is valid UTF-8, has no emoji rune and is
+		// within the limit.
+		if err == nil && !utf8.ValidString(s) {
+			t.Fatalf("accepted %q, which is not UTF-8", s)
+		}
 		if err == nil {
 			for _, r := range s {
 				if testflight.IsEmoji(r) {
