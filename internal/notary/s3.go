@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
@@ -242,7 +243,7 @@ func (c *Client) rand() func() float64 {
 	if c.Rand != nil {
 		return c.Rand
 	}
-	return func() float64 { return 0.5 }
+	return rand.Float64
 }
 
 func (m *multipart) create(ctx context.Context) error {
