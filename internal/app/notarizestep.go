@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/asc-auth/action/internal/asc"
 	"github.com/asc-auth/action/internal/config"
 	"github.com/asc-auth/action/internal/httpx"
 	"github.com/asc-auth/action/internal/notary"
@@ -53,16 +52,7 @@ func (s *State) notaryClient(r report.Report, cfg *config.Notarize) (*notary.Cli
 	if err != nil {
 		return nil, err
 	}
-	tokens := asc.NewTokenCache(func() (string, time.Time, error) {
-		t, err := m.Mint()
-		if err != nil {
-			return "", time.Time{}, err
-		}
-		r.Mask(t.Value)
-		return t.Value, t.ExpiresAt, nil
-	}, s.Env.Now)
-	api := asc.NewClient(tokens, asc.WithBaseURL(cfg.BaseURL), asc.WithUserAgent(s.userAgent()), asc.WithClock(s.Env.Now))
-	return &notary.Client{API: api, S3Endpoint: cfg.S3EndpointURL, Now: s.Env.Now,
+	return &notary.Client{API: s.newClient(r, m, cfg.BaseURL), S3Endpoint: cfg.S3EndpointURL, Now: s.Env.Now,
 		Mask: r.Mask, Log: func(line string) { r.Infof("%s", line) }}, nil
 }
 

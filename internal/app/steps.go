@@ -61,22 +61,28 @@ func newState(e Env, cfg config.Config) (*State, error) {
 // tokens are minted when needed and masked in r before they can be logged.
 func (s *State) Client(r report.Report) *asc.Client {
 	if s.client == nil {
-		tokens := asc.NewTokenCache(func() (string, time.Time, error) {
-			t, err := s.Minter.Mint()
-			if err != nil {
-				return "", time.Time{}, err
-			}
-			r.Mask(t.Value)
-			return t.Value, t.ExpiresAt, nil
-		}, s.Env.Now)
-		s.client = asc.NewClient(tokens,
-			asc.WithBaseURL(s.Config.APIBaseURL),
-			asc.WithUserAgent(s.userAgent()),
-			asc.WithClock(s.Env.Now),
-			asc.WithWarn(func(msg string) { r.Warningf("App Store Connect", "%s", msg) }),
-		)
+		s.client = s.newClient(r, s.Minter, s.Config.APIBaseURL)
 	}
 	return s.client
+}
+
+// newClient returns a client of the API at baseURL whose tokens m mints
+// when needed, each masked in r before it can be logged.
+func (s *State) newClient(r report.Report, m *token.Minter, baseURL string) *asc.Client {
+	tokens := asc.NewTokenCache(func() (string, time.Time, error) {
+		t, err := m.Mint()
+		if err != nil {
+			return "", time.Time{}, err
+		}
+		r.Mask(t.Value)
+		return t.Value, t.ExpiresAt, nil
+	}, s.Env.Now)
+	return asc.NewClient(tokens,
+		asc.WithBaseURL(baseURL),
+		asc.WithUserAgent(s.userAgent()),
+		asc.WithClock(s.Env.Now),
+		asc.WithWarn(func(msg string) { r.Warningf("App Store Connect", "%s", msg) }),
+	)
 }
 
 // HTTPClient is the client for requests outside the API (the session's
