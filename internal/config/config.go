@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"net"
 	"net/url"
 	"path/filepath"
 	"strconv"
@@ -20,6 +19,7 @@ import (
 	"github.com/asc-auth/action/internal/asc"
 	"github.com/asc-auth/action/internal/buildnum"
 	"github.com/asc-auth/action/internal/fastlane"
+	"github.com/asc-auth/action/internal/httpx"
 	"github.com/asc-auth/action/internal/keys"
 	"github.com/asc-auth/action/internal/token"
 )
@@ -400,17 +400,8 @@ func (p *parser) baseURL() string { return p.url(InputAPIBaseURL) }
 // unencrypted.
 func (p *parser) url(input string) string {
 	s := p.get(input)
-	fix := "give an https:// URL such as " + p.decls[input].Default + ", or http://127.0.0.1:PORT for the local simulator"
-	u, err := url.Parse(s)
-	switch {
-	case err != nil || u.Host == "" || u.Opaque != "":
-		p.fail(input, "is not a URL", fix)
-	case u.User != nil || u.RawQuery != "" || u.Fragment != "":
-		p.fail(input, "must not carry credentials, a query or a fragment", fix)
-	case u.Scheme == "https":
-	case u.Scheme == "http" && isLoopback(u.Hostname()):
-	default:
-		p.fail(input, "must use https (plain http only to this machine)", fix)
+	if err := CheckBaseURL(s); err != nil {
+		p.fail(input, err.Error(), "give an https:// URL such as "+p.decls[input].Default+", or http://127.0.0.1:PORT for the local simulator")
 	}
 	return strings.TrimSuffix(s, "/")
 }
@@ -426,18 +417,10 @@ func CheckBaseURL(s string) error {
 		return errors.New("is not a URL")
 	case u.User != nil || u.RawQuery != "" || u.Fragment != "":
 		return errors.New("must not carry credentials, a query or a fragment")
-	case u.Scheme == "https", u.Scheme == "http" && isLoopback(u.Hostname()):
+	case u.Scheme == "https", u.Scheme == "http" && httpx.IsLoopback(u.Hostname()):
 		return nil
 	}
 	return errors.New("must use https (plain http only to this machine)")
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // buildNumber checks the build-number step's inputs.

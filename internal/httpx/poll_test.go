@@ -33,3 +33,13 @@ func TestPoll(t *testing.T) {
 		})
 	}
 }
+
+func TestIsLoopback(t *testing.T) {
+	t.Parallel()
+	for host, want := range map[string]bool{"localhost": true, "127.0.0.1": true, "127.8.9.1": true, "::1": true,
+		"10.0.0.1": false, "example.com": false, "": false, "localhost.example.com": false} {
+		if got := IsLoopback(host); got != want {
+			t.Errorf("IsLoopback(%q) = %t", host, got)
+		}
+	}
+}

@@ -255,7 +255,7 @@ func checkFetchURL(s string) error {
 	if err != nil || u.Host == "" {
 		return errors.New("notary: the developer log URL is not a URL")
 	}
-	if u.Scheme == "https" || (u.Scheme == "http" && loopback(u.Hostname())) {
+	if u.Scheme == "https" || (u.Scheme == "http" && httpx.IsLoopback(u.Hostname())) {
 		return nil
 	}
 	return fmt.Errorf("notary: refusing to fetch the developer log from %s: not https", httpx.RedactURL(u))

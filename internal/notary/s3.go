@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -226,9 +225,9 @@ func (m *multipart) do(ctx context.Context, method, query string, body []byte) (
 			case rerr == nil && !bad:
 				return b, nil
 			case resp.StatusCode/100 == 4:
-				return nil, fmt.Errorf("%s %s: %s%s", method, httpx.RedactURL(&u), resp.Status, s3Detail(b, m.sg.Credentials))
+				return nil, fmt.Errorf("%s %s: %s%s", method, httpx.RedactURL(&u), resp.Status, transfer.ErrorDetail(bytes.NewReader(b), credentialSecrets(m.sg.Credentials)))
 			}
-			last = fmt.Errorf("%s %s: %s%s", method, httpx.RedactURL(&u), resp.Status, s3Detail(b, m.sg.Credentials))
+			last = fmt.Errorf("%s %s: %s%s", method, httpx.RedactURL(&u), resp.Status, transfer.ErrorDetail(bytes.NewReader(b), credentialSecrets(m.sg.Credentials)))
 		}
 		if n < 4 {
 			if err := m.c.sleep(ctx, httpx.Backoff(n, time.Second, 10*time.Second, m.c.rand())); err != nil {
@@ -288,33 +287,8 @@ func (m *multipart) abort(ctx context.Context) error {
 	return err
 }
 
-// s3Detail keeps an S3 error's <Code> and <Message>, nothing else (the
-// string to sign it may quote holds the credential scope), with the
-// secret key and session token taken out before it is cut short.
-func s3Detail(b []byte, creds sigv4.Credentials) string {
-	var doc struct {
-		Code    string `xml:"Code"`
-		Message string `xml:"Message"`
-	}
-	if xml.Unmarshal(b, &doc) != nil || doc.Code == "" {
-		return ""
-	}
-	s := strings.Join(strings.Fields(doc.Code+": "+doc.Message), " ")
-	for _, secret := range []string{creds.SecretAccessKey, creds.SessionToken} {
-		if secret != "" {
-			s = strings.ReplaceAll(s, secret, "***")
-		}
-	}
-	if len(s) > 200 {
-		s = s[:200] + "…"
-	}
-	return " (" + s + ")"
-}
-
-func loopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+// credentialSecrets are what an S3 error may quote back of the temporary
+// credentials.
+func credentialSecrets(c sigv4.Credentials) []string {
+	return []string{c.SecretAccessKey, c.SessionToken, c.AccessKeyID}
 }

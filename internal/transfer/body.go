@@ -81,12 +81,12 @@ func (p *progress) add(n int64) {
 	}
 }
 
-// errorDetail reads the start of an error answer and keeps only an S3-style
+// ErrorDetail reads the start of an error answer and keeps only an S3-style
 // <Code> and <Message>: anything else the body holds (a request ID, the
 // string that was signed) is left out, as it may echo the request. The
 // secrets are taken out before the detail is cut short, so that no part
 // of one is left either.
-func errorDetail(body io.Reader, secrets []string) string {
+func ErrorDetail(body io.Reader, secrets []string) string {
 	b, _ := io.ReadAll(io.LimitReader(body, 4<<10))
 	var doc struct {
 		Code    string `xml:"Code"`

@@ -404,7 +404,7 @@ func (e *engine) attempt(ctx context.Context, i int, p Part, where string) attem
 	switch {
 	case !ok:
 		// A presigned URL's own credentials may come back too.
-		detail = errorDetail(resp.Body, append(httpx.URLSecrets(p.URL), e.o.Secrets...))
+		detail = ErrorDetail(resp.Body, append(httpx.URLSecrets(p.URL), e.o.Secrets...))
 	case e.o.Response != nil:
 		value, verr = e.o.Response(resp, p)
 	}
