@@ -321,3 +321,13 @@ func upperASCII(s string) string {
 		return r
 	}, s)
 }
+
+func TestIsUUID(t *testing.T) {
+	t.Parallel()
+	for s, want := range map[string]bool{"d3e490c9-b536-4e0a-bb87-fc6e2b2e2077": true, "D3E490C9-B536-4E0A-BB87-FC6E2B2E2077": true,
+		"d3e490c9b5364e0abb87fc6e2b2e2077": false, "d3e490c9-b536-4e0a-bb87-fc6e2b2e207g": false, "../x": false, "": false} {
+		if got := IsUUID(s); got != want {
+			t.Errorf("IsUUID(%q) = %t", s, got)
+		}
+	}
+}

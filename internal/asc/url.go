@@ -34,3 +34,25 @@ func hostPort(u *url.URL) string {
 	}
 	return strings.ToLower(u.Hostname()) + ":" + port
 }
+
+// IsUUID reports whether s has the 8-4-4-4-12 hex form App Store Connect
+// gives builds and notary submissions, so that an ID is checked before it
+// goes into a path.
+func IsUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i, r := range s {
+		switch i {
+		case 8, 13, 18, 23:
+			if r != '-' {
+				return false
+			}
+		default:
+			if !strings.ContainsRune("0123456789abcdefABCDEF", r) {
+				return false
+			}
+		}
+	}
+	return true
+}

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/asc-auth/action/internal/asc"
 )
 
 // StepNotarize notarizes (and staples) macOS software.
@@ -104,7 +106,7 @@ func (p *parser) notarize() *Notarize {
 			p.fail(InputStaple, "there is no file to staple", "give notarize-file too")
 		}
 	}
-	if cfg.WaitID != "" && !isUUID(cfg.WaitID) {
+	if cfg.WaitID != "" && !asc.IsUUID(cfg.WaitID) {
 		p.fail(InputNotarizeWaitID, "is not a submission ID (a UUID)", "give the notarization-id of the submission")
 	}
 	return cfg

@@ -140,7 +140,7 @@ func (p *parser) testFlight(upload *Upload) *TestFlight {
 		p.fail(InputBuildID, "names a build, and so does "+cond(upload != nil, InputUploadFile, InputTestFlightBuildNumber), "name the build one way only")
 	case buildID != "":
 		pl.BuildID = buildID
-		if !isDigits(buildID) && !isUUID(buildID) {
+		if !isDigits(buildID) && !asc.IsUUID(buildID) {
 			p.fail(InputBuildID, "is not an App Store Connect build ID", "copy the build's ID from the upload step's build-id output or from the API")
 		}
 	case upload != nil:
@@ -234,24 +234,4 @@ func cond(c bool, a, b string) string {
 
 func isDigits(s string) bool {
 	return s != "" && strings.Trim(s, "0123456789") == ""
-}
-
-// isUUID accepts the 8-4-4-4-12 hex form App Store Connect gives builds.
-func isUUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i, r := range s {
-		switch i {
-		case 8, 13, 18, 23:
-			if r != '-' {
-				return false
-			}
-		default:
-			if !strings.ContainsRune("0123456789abcdefABCDEF", r) {
-				return false
-			}
-		}
-	}
-	return true
 }

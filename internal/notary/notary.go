@@ -16,7 +16,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"regexp"
 	"time"
 
 	"github.com/asc-auth/action/internal/asc"
@@ -135,13 +134,9 @@ func (d submissionDoc) submission() Submission {
 	return s
 }
 
-// idPattern is the submission ID's form, a lower-case UUID; an ID is
-// checked before it goes into a path.
-var idPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
-
 // CheckID reports whether id looks like a submission ID.
 func CheckID(id string) error {
-	if !idPattern.MatchString(id) {
+	if !asc.IsUUID(id) {
 		return errors.New("notary: a submission ID is a UUID (8-4-4-4-12 hex digits)")
 	}
 	return nil
