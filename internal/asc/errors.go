@@ -132,3 +132,16 @@ func newAPIError(method, path string, status int, body []byte) *APIError {
 
 // oneLine collapses runs of white space, line breaks included, to one space.
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// MayPass reports whether a failed request may pass if made again later,
+// and so whether a failed write may or may not have been applied: no
+// answer at all (the client has already retried what it safely could), a
+// 429 or a 5xx. A caller waiting on a state polls again; a caller whose
+// POST failed so reads the state before deciding anything.
+func MayPass(err error) bool {
+	var e *APIError
+	if !errors.As(err, &e) {
+		return true
+	}
+	return e.StatusCode >= 500 || e.StatusCode == http.StatusTooManyRequests
+}

@@ -80,7 +80,5 @@ func ambiguous(err error) bool {
 	// asc.Client wraps its own checks (a bad base URL, a token it cannot
 	// mint) as plain errors too; a submission answer that lacks fields
 	// means Apple answered.
-	return !errors.Is(err, errNoToken) && passing(err)
+	return passing(err)
 }
-
-var errNoToken = errors.New("notary: no token")

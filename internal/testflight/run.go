@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"net/http"
 	"slices"
 	"strings"
 	"time"
@@ -91,17 +90,6 @@ func (x *run) message(err error) {
 	x.res.Messages = append(x.res.Messages, err.Error())
 }
 
-// ambiguous reports whether a failed POST may or may not have been
-// applied: no answer, a 5xx, or a 429 (which Apple sends unprocessed, but
-// reading costs one request and settles it).
-func ambiguous(err error) bool {
-	var e *asc.APIError
-	if !errors.As(err, &e) {
-		return true
-	}
-	return e.StatusCode >= 500 || e.StatusCode == http.StatusTooManyRequests
-}
-
 // poll calls step until it is done, on the polling schedule, until the
 // deadline. Reads that fail but may pass are tolerated maxPollFailures
 // times in a row; a Retry-After is honoured.
@@ -123,7 +111,7 @@ func (x *run) poll(ctx context.Context, what string, step func() (bool, error)) 
 				retryAfter = ra.RetryAfter
 			}
 			failures++
-			if !ambiguous(err) || failures >= maxPollFailures {
+			if !asc.MayPass(err) || failures >= maxPollFailures {
 				return fmt.Errorf("testflight: waiting for %s: %w", what, err)
 			}
 			x.o.Log(fmt.Sprintf("reading the build failed (%v); trying again", err))
@@ -308,7 +296,7 @@ func (x *run) notes(ctx context.Context) error {
 				x.o.Log(fmt.Sprintf("build %s: notes for %s created", id, locale))
 				x.res.Locales = append(x.res.Locales, locale)
 				continue
-			case errors.Is(err, asc.ErrConflict) || ambiguous(err):
+			case errors.Is(err, asc.ErrConflict) || asc.MayPass(err):
 				x.message(err)
 				x.o.Log(fmt.Sprintf("creating the notes for %s did not succeed plainly (%v); reading them again", locale, err))
 				if locs, err = x.localizations(ctx, true); err != nil {
@@ -400,7 +388,7 @@ func (x *run) groups(ctx context.Context) error {
 	}
 	if len(add) > 0 {
 		err := x.c.AddBuildBetaGroups(ctx, id, add)
-		if err != nil && ambiguous(err) {
+		if err != nil && asc.MayPass(err) {
 			// Read what happened; add only what is still missing.
 			x.message(err)
 			x.o.Warn(fmt.Sprintf("adding build %s to its beta groups got no clear answer (%v); reading its groups before going on", id, err))
@@ -498,7 +486,7 @@ func (x *run) version() string {
 func (x *run) submit(ctx context.Context) (*asc.BetaAppReviewSubmission, error) {
 	id := x.res.BuildID
 	sub, err := x.c.SubmitForBetaReview(ctx, id)
-	if err == nil || !ambiguous(err) {
+	if err == nil || !asc.MayPass(err) {
 		if err != nil {
 			return nil, fmt.Errorf("testflight: submitting build %s for beta review: %w", id, err)
 		}
@@ -579,7 +567,7 @@ func (x *run) notify(ctx context.Context) error {
 		x.message(err)
 		x.res.Notification = NotificationAuto
 		x.o.Log("testers are notified by App Store Connect (auto-notify is on)")
-	case ambiguous(err):
+	case asc.MayPass(err):
 		// A notification cannot be read back, and sending it twice would
 		// notify testers twice.
 		x.message(err)

@@ -181,7 +181,7 @@ func (r *run) poll(ctx context.Context, start, deadline time.Time, step func() (
 			return fmt.Errorf("upload: waiting for build upload %s: %w", r.res.BuildUploadID, ctx.Err())
 		case err != nil:
 			failures++
-			if !mayPass(err) || failures >= maxPollFailures {
+			if !asc.MayPass(err) || failures >= maxPollFailures {
 				return fmt.Errorf("upload: reading the state of build upload %s: %w; the upload is committed: check it later (GET /v1/buildUploads/%s)",
 					r.res.BuildUploadID, err, r.res.BuildUploadID)
 			}
@@ -201,15 +201,6 @@ func (r *run) poll(ctx context.Context, start, deadline time.Time, step func() (
 			return fmt.Errorf("upload: waiting for build upload %s: %w", r.res.BuildUploadID, err)
 		}
 	}
-}
-
-// mayPass reports whether a failed read is worth repeating later.
-func mayPass(err error) bool {
-	var apiErr *asc.APIError
-	if !errors.As(err, &apiErr) {
-		return true // no answer: the client already retried
-	}
-	return apiErr.StatusCode == http.StatusTooManyRequests || apiErr.StatusCode >= 500
 }
 
 // observe records what doc says: the upload's state, its messages, and its
