@@ -56,14 +56,6 @@ func WithMountInfo(read func() ([]byte, error)) Option {
 	return func(rt *Runtime) { rt.mountInfo = read }
 }
 
-// WithSecrets makes the Runtime register masked values in secrets and take
-// them out of every message it prints, so that the same set can serve other
-// writers (an error printed to standard error, say). The default is a set of
-// the Runtime's own.
-func WithSecrets(secrets *redact.Set) Option {
-	return func(rt *Runtime) { rt.secrets = secrets }
-}
-
 // New returns a Runtime that reads the environment with getenv and writes
 // workflow commands (masks, annotations, groups, log lines) to out, which is
 // standard output in production.

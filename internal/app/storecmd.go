@@ -15,7 +15,6 @@ import (
 	"github.com/asc-auth/action/internal/ciapi"
 	"github.com/asc-auth/action/internal/cisecret"
 	"github.com/asc-auth/action/internal/config"
-	"github.com/asc-auth/action/internal/redact"
 	"github.com/asc-auth/action/internal/report"
 	"github.com/asc-auth/action/internal/session"
 	"github.com/asc-auth/action/internal/spaceauth"
@@ -258,8 +257,7 @@ func runSessionStore(ctx context.Context, e Env, args []string) int {
 		fmt.Fprintf(e.Stderr, "%s: unexpected argument(s); tokens come from the environment or --token-file\n", prog)
 		return exitUsage
 	}
-	secrets := new(redact.Set)
-	term := report.NewTerminal(e.Stderr, secrets)
+	term := report.NewTerminal(e.Stderr, nil)
 	hc := &http.Client{Timeout: storeHTTPTimeout}
 	start := e.Now()
 

@@ -13,7 +13,6 @@ import (
 	"github.com/asc-auth/action/internal/ciapi"
 	"github.com/asc-auth/action/internal/cisecret"
 	"github.com/asc-auth/action/internal/config"
-	"github.com/asc-auth/action/internal/redact"
 	"github.com/asc-auth/action/internal/report"
 	"github.com/asc-auth/action/internal/session"
 	"github.com/asc-auth/action/internal/sessionwatch"
@@ -59,8 +58,7 @@ func runSessionWatch(ctx context.Context, e Env, args []string) int {
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
 	}
-	secrets := new(redact.Set)
-	term := report.NewTerminal(e.Stderr, secrets)
+	term := report.NewTerminal(e.Stderr, nil)
 
 	var errs []error
 	if fs.NArg() != 0 {

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/asc-auth/action/internal/asc"
+	"github.com/asc-auth/action/internal/notary"
+	"github.com/asc-auth/action/internal/staple"
 )
 
 // StepNotarize notarizes (and staples) macOS software.
@@ -22,8 +24,8 @@ const (
 	InputNotaryBaseURL    = "notary-base-url"
 	InputS3EndpointURL    = "s3-endpoint-url"
 	InputTicketBaseURL    = "ticket-base-url"
-	DefaultNotaryBaseURL  = "https://appstoreconnect.apple.com"
-	DefaultTicketBaseURL  = "https://api.apple-cloudkit.com"
+	DefaultNotaryBaseURL  = notary.DefaultBaseURL
+	DefaultTicketBaseURL  = staple.DefaultLookupURL
 	defaultNotarizeWait   = "30m"
 	notarizeFileExtension = ".zip, .pkg or .dmg"
 )
@@ -35,7 +37,6 @@ type Notarize struct {
 	WaitID        string // a submission to wait for instead of submitting
 	Timeout       time.Duration
 	Staple        bool
-	StapleSet     bool // staple was given, not defaulted
 	BaseURL       string
 	S3EndpointURL string
 	TicketBaseURL string
@@ -98,7 +99,7 @@ func (p *parser) notarize() *Notarize {
 	case "":
 		cfg.Staple = cfg.Kind == "pkg" || cfg.Kind == "dmg"
 	default:
-		cfg.Staple, cfg.StapleSet = p.boolean(InputStaple, staple), true
+		cfg.Staple = p.boolean(InputStaple, staple)
 		if cfg.Staple && cfg.Kind == "zip" {
 			p.fail(InputStaple, "a .zip cannot be stapled", "staple the item inside it (the .app, .pkg or .dmg) and zip it again, or set staple: false")
 		}

@@ -1,7 +1,8 @@
 // Package redact keeps the secrets a process holds or has minted and takes
-// them out of any text before it is printed. One Set serves the runner's
-// log (where ::add-mask:: hides them too) and the terminal (which has no
-// masking of its own), so a secret is registered once, wherever it is shown.
+// them out of any text before it is printed. Both ways of printing use it:
+// the runner's log (where ::add-mask:: hides them too) and the terminal
+// (which has no masking of its own), each registering a secret once, with
+// Mask, wherever it is then shown.
 package redact
 
 import (

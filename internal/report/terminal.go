@@ -17,16 +17,15 @@ type KV struct{ Name, Value string }
 // as "warning: TITLE: message" and groups as "▸ title", each with the known
 // secrets taken out, since a terminal has no masking of its own. Outputs
 // are kept, for the command to print as it sees fit; exported variables
-// are kept by name only, as a shell has no later steps; the step summary
+// are dropped, as a shell has no later steps; the step summary
 // is dropped, the log having said the same. It is safe for concurrent use.
 type Terminal struct {
 	w       io.Writer
 	secrets *redact.Set
 
-	mu       sync.Mutex
-	outputs  []KV
-	exported []string
-	err      error // the first failed write
+	mu      sync.Mutex
+	outputs []KV
+	err     error // the first failed write
 }
 
 // NewTerminal returns a Terminal writing to w, hiding secrets (which it
@@ -85,14 +84,9 @@ func (t *Terminal) SetOutput(name, value string) error {
 	return nil
 }
 
-// ExportEnv keeps the variable's name: a shell has no later steps to export
-// to, and its value may be a secret.
-func (t *Terminal) ExportEnv(name, _ string) error {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.exported = append(t.exported, name)
-	return nil
-}
+// ExportEnv does nothing: a shell has no later steps to export to, and
+// the value may be a secret.
+func (t *Terminal) ExportEnv(string, string) error { return nil }
 
 // AddStepSummary drops the summary: the log has said the same.
 func (t *Terminal) AddStepSummary(string) error { return nil }
