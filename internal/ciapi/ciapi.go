@@ -228,3 +228,17 @@ func statusText(code int) string {
 	}
 	return fmt.Sprintf("%d", code)
 }
+
+// gitHubAPIVersion pins the GitHub REST API version the requests were
+// written against.
+const gitHubAPIVersion = "2022-11-28"
+
+// NewGitHub returns a Client for the GitHub REST API at base, with token as
+// its bearer credential, GitHub's media type and the pinned API version.
+func NewGitHub(base, token string, opts ...Option) *Client {
+	auth := func(h http.Header) {
+		h.Set("Authorization", "Bearer "+token)
+		h.Set("X-GitHub-Api-Version", gitHubAPIVersion)
+	}
+	return New(base, auth, append([]Option{WithAccept("application/vnd.github+json")}, opts...)...)
+}

@@ -9,9 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strings"
-	"sync"
 
 	"golang.org/x/crypto/nacl/box"
 
@@ -25,10 +23,6 @@ const DefaultGitHubAPI = "https://api.github.com"
 // MaxGitHubSecret is GitHub's limit on a secret's size: 48 KB. It applies
 // to the value before encryption.
 const MaxGitHubSecret = 48 * 1024
-
-// gitHubAPIVersion pins the REST API version these requests were written
-// against.
-const gitHubAPIVersion = "2022-11-28"
 
 // Visibilities an organisation secret may have.
 const (
@@ -72,14 +66,10 @@ func (t GitHubTarget) Permission() string {
 	return "a fine-grained token on the repository with \"Secrets: read and write\", or a classic token with repo"
 }
 
-// gitHubName is GitHub's rule for a secret's name: letters, digits and
-// underscores, not starting with a digit (nor, checked apart, GITHUB_).
-var gitHubName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`) })
-
 // CheckGitHubName refuses a name GitHub refuses.
 func CheckGitHubName(name string) error {
 	switch {
-	case !gitHubName().MatchString(name):
+	case !envName().MatchString(name): // GitHub's rule too
 		return fmt.Errorf("cisecret: secret name %q is invalid: GitHub takes letters, digits and underscores, not starting with a digit", name)
 	case strings.HasPrefix(strings.ToUpper(name), "GITHUB_"):
 		return fmt.Errorf("cisecret: secret name %q is invalid: GitHub reserves names starting with GITHUB_", name)
@@ -100,12 +90,7 @@ func NewGitHub(base, token string, target GitHubTarget, opts ...ciapi.Option) *G
 	if base == "" {
 		base = DefaultGitHubAPI
 	}
-	auth := func(h http.Header) {
-		h.Set("Authorization", "Bearer "+token)
-		h.Set("X-GitHub-Api-Version", gitHubAPIVersion)
-	}
-	opts = append([]ciapi.Option{ciapi.WithAccept("application/vnd.github+json")}, opts...)
-	return &GitHub{api: ciapi.New(base, auth, opts...), target: target, rand: rand.Reader}
+	return &GitHub{api: ciapi.NewGitHub(base, token, opts...), target: target, rand: rand.Reader}
 }
 
 // Describe names the target.

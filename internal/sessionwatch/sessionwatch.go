@@ -89,15 +89,10 @@ type Watcher struct {
 // New returns a Watcher for repo (OWNER/NAME) on the GitHub API at base,
 // with a token that may write issues. name is the secret's name.
 func New(base, token, repo, name string, opts ...ciapi.Option) *Watcher {
-	auth := func(h http.Header) {
-		h.Set("Authorization", "Bearer "+token)
-		h.Set("X-GitHub-Api-Version", "2022-11-28")
-	}
-	opts = append([]ciapi.Option{ciapi.WithAccept("application/vnd.github+json")}, opts...)
 	if name == "" {
 		name = "FASTLANE_SESSION"
 	}
-	return &Watcher{api: ciapi.New(base, auth, opts...), repo: repo, name: name}
+	return &Watcher{api: ciapi.NewGitHub(base, token, opts...), repo: repo, name: name}
 }
 
 // Requests reports the HTTP requests sent.
