@@ -216,9 +216,17 @@ func (f *storeFlags) destination(e Env, term *report.Terminal, hc *http.Client) 
 // that is set, and masks it. A missing token is a problem unless this is
 // a dry run.
 func (f *storeFlags) token(e Env, term *report.Terminal, vars []string, errs *[]error) string {
+	return readToken(e, term, f.tokenFile, vars, !f.dryRun, errs)
+}
+
+// readToken reads a CI service's token from file, or else from the first
+// of the variables vars that is set, and masks it before anything can
+// print it. It never comes from an argument. A problem (an unreadable
+// file, or no token where one is required) joins errs.
+func readToken(e Env, term *report.Terminal, file string, vars []string, required bool, errs *[]error) string {
 	var tok string
-	if f.tokenFile != "" {
-		b, err := e.ReadFile(f.tokenFile)
+	if file != "" {
+		b, err := e.ReadFile(file)
 		if err != nil {
 			*errs = append(*errs, fmt.Errorf("--token-file: cannot read it: %w", err))
 			return ""
@@ -232,7 +240,7 @@ func (f *storeFlags) token(e Env, term *report.Terminal, vars []string, errs *[]
 		}
 	}
 	term.Mask(tok)
-	if tok == "" && !f.dryRun {
+	if tok == "" && required {
 		*errs = append(*errs, fmt.Errorf("no token: set %s, or give --token-file (never the token itself as an argument)", strings.Join(vars, " or ")))
 	}
 	return tok

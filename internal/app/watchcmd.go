@@ -71,23 +71,13 @@ func runSessionWatch(ctx context.Context, e Env, args []string) int {
 	if *days < 0 || *days > 365 {
 		errs = append(errs, errors.New("--days: give a whole number of days from 0 to 365"))
 	}
-	for flagName, u := range map[string]string{"github-api-url": *api, "session-base-url": *baseURL} {
-		if err := config.CheckBaseURL(u); err != nil {
-			errs = append(errs, fmt.Errorf("--%s %w", flagName, err))
+	for _, f := range [][2]string{{"github-api-url", *api}, {"session-base-url", *baseURL}} {
+		if err := config.CheckBaseURL(f[1]); err != nil {
+			errs = append(errs, fmt.Errorf("--%s %w", f[0], err))
 		}
 	}
-	token := strings.TrimSpace(cmp.Or(getenv("GITHUB_TOKEN"), getenv("GH_TOKEN")))
-	if *tokenFile != "" {
-		b, err := e.ReadFile(*tokenFile)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("--token-file: cannot read it: %w", err))
-		}
-		token = strings.TrimSpace(string(b))
-	}
-	term.Mask(token)
-	if token == "" {
-		errs = append(errs, errors.New("no token: set GITHUB_TOKEN or GH_TOKEN, or give --token-file"))
-	}
+	// The workflow's own token first: the watch runs in a scheduled job.
+	token := readToken(e, term, *tokenFile, []string{"GITHUB_TOKEN", "GH_TOKEN"}, true, &errs)
 	if len(errs) > 0 {
 		for _, err := range errs {
 			fmt.Fprintf(e.Stderr, "%s: %s\n", prog, term.Redact(err.Error()))
