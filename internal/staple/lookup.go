@@ -26,7 +26,8 @@ const lookupPath = "/database/1/com.apple.gk.ticket-delivery/production/public/r
 var ErrNotFound = errors.New("staple: the ticket is not published yet (Record not found)")
 
 // Lookup fetches the ticket for record, retrying while it is not found
-// or the service fails, attempts times in all, interval apart. log, if not
+// or the service fails for now (no answer, 429, 5xx), attempts times in
+// all, interval apart; any other answer ends the lookup at once. log, if not
 // nil, receives a line before each wait, so that a wait for a ticket is
 // not silent.
 func Lookup(ctx context.Context, hc *http.Client, base, record string, attempts int, interval time.Duration, sleep func(context.Context, time.Duration) error, log func(string)) ([]byte, error) {
@@ -39,6 +40,9 @@ func Lookup(ctx context.Context, hc *http.Client, base, record string, attempts 
 		last = err
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
+		}
+		if !mayPass(err) {
+			return nil, fmt.Errorf("staple: looking up the ticket for %s: %w", record, err)
 		}
 		if n < attempts {
 			if log != nil {
@@ -69,7 +73,7 @@ func lookupOnce(ctx context.Context, hc *http.Client, base, record string) ([]by
 		return nil, err
 	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("staple: the ticket lookup answered %s", resp.Status)
+		return nil, &statusError{code: resp.StatusCode, status: resp.Status}
 	}
 	var doc struct {
 		Records []struct {
@@ -95,4 +99,25 @@ func lookupOnce(ctx context.Context, hc *http.Client, base, record string) ([]by
 		return nil, errors.New("staple: the ticket is not base64")
 	}
 	return t, nil
+}
+
+// statusError is a ticket lookup answered with a status other than 200.
+type statusError struct {
+	code   int
+	status string
+}
+
+func (e *statusError) Error() string { return "staple: the ticket lookup answered " + e.status }
+
+// mayPass reports whether a failed lookup is worth repeating: the ticket
+// is not published yet, the service is busy or failing, or no answer came.
+func mayPass(err error) bool {
+	var se *statusError
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return true
+	case errors.As(err, &se):
+		return se.code >= 500 || se.code == http.StatusTooManyRequests
+	}
+	return httpx.Temporary(err)
 }
