@@ -148,7 +148,7 @@ func (n notarizeStep) Run(ctx context.Context, r report.Report, s *State) error 
 	}
 	var stapleNote string
 	if result.Status == notary.StatusAccepted && cfg.Staple && cfg.File != "" {
-		stapled, stapleNote, err = n.staple(ctx, r, cfg, s)
+		stapled, err = n.staple(ctx, r, cfg, s)
 		if err != nil {
 			_ = outputs()
 			summary(r, notarizeSummary(name, id, result.Status, logPath, false, err))
@@ -173,26 +173,26 @@ func (n notarizeStep) Run(ctx context.Context, r report.Report, s *State) error 
 
 // staple looks the ticket up (retrying while Apple publishes it) and
 // attaches it.
-func (n notarizeStep) staple(ctx context.Context, r report.Report, cfg *config.Notarize, s *State) (bool, string, error) {
+func (n notarizeStep) staple(ctx context.Context, r report.Report, cfg *config.Notarize, s *State) (bool, error) {
 	f, err := os.Open(cfg.File)
 	if err != nil {
-		return false, "", err
+		return false, err
 	}
 	st, err := f.Stat()
 	if err != nil {
 		f.Close()
-		return false, "", err
+		return false, err
 	}
 	rec, err := staple.RecordName(f, st.Size(), cfg.File)
 	f.Close()
 	if err != nil {
-		return false, "", err
+		return false, err
 	}
 	interval := cmp.Or(s.Env.PollInterval, 15*time.Second)
 	ticket, err := staple.Lookup(ctx, &http.Client{Timeout: 30 * time.Second}, cfg.TicketBaseURL, rec, 12, interval, httpx.Sleep,
 		func(line string) { r.Infof("%s", line) })
 	if err != nil {
-		return false, "", err
+		return false, err
 	}
 	if cfg.Kind == "pkg" {
 		err = staple.Pkg(cfg.File, ticket)
@@ -200,10 +200,10 @@ func (n notarizeStep) staple(ctx context.Context, r report.Report, cfg *config.N
 		err = staple.DMG(cfg.File, ticket)
 	}
 	if err != nil {
-		return false, "", fmt.Errorf("notarize: stapling %s: %w", cfg.File, err)
+		return false, fmt.Errorf("notarize: stapling %s: %w", cfg.File, err)
 	}
 	r.Infof("Stapled the ticket (%d bytes, record %s) to %s.", len(ticket), rec, filepath.Base(cfg.File))
-	return true, "", nil
+	return true, nil
 }
 
 func notarizeSummary(name, id, status, logPath string, stapled bool, err error) string {
