@@ -11,6 +11,11 @@ import (
 	"time"
 )
 
+// errReadPanic marks a panic in the file's ReadAt (or in onRead): it is
+// never retried. net/http may report it on another part's request, which
+// shared the connection, so it is recognised in any error's chain.
+var errReadPanic = errors.New("transfer: reading the file: panic")
+
 // partBody streams a part from the file as a request body, counting what
 // the transport reads. finish stops the count: a transport still reading
 // after Do returned then gets an error. Read runs on the transport's
@@ -36,7 +41,7 @@ func (b *partBody) Read(p []byte) (n int, err error) {
 	}
 	defer func() {
 		if v := recover(); v != nil {
-			b.panicked = fmt.Errorf("transfer: reading the file: panic: %v", v)
+			b.panicked = fmt.Errorf("%w: %v", errReadPanic, v)
 			n, err = 0, b.panicked
 		}
 	}()

@@ -380,6 +380,8 @@ func (e *engine) attempt(ctx context.Context, i int, p Part, where string) attem
 		switch {
 		case perr != nil:
 			return fail(false, "%v", perr)
+		case errors.Is(err, errReadPanic):
+			return fail(false, "%v", err)
 		case ctx.Err() != nil:
 			return attempt{err: ctx.Err()}
 		case errors.Is(context.Cause(actx), errStalled):
