@@ -47,7 +47,9 @@ func TestRetries(t *testing.T) {
 			}))
 			defer srv.Close()
 			var waited time.Duration
-			c := New(srv.URL, nil, WithBackoff(func(_ context.Context, d time.Duration) error { waited += d; return nil }))
+			// The server's own client: closing another test's server closes
+			// the idle connections of the default transport.
+			c := New(srv.URL, nil, WithHTTPClient(srv.Client()), WithBackoff(func(_ context.Context, d time.Duration) error { waited += d; return nil }))
 			code, _ := c.Do(t.Context(), tc.method, "/x", nil, nil)
 			if calls != tc.wantCalls || code != tc.wantCode || waited < tc.minWait {
 				t.Errorf("%d calls, status %d, waited %s; want %d calls, %d, at least %s", calls, code, waited, tc.wantCalls, tc.wantCode, tc.minWait)
@@ -67,7 +69,7 @@ func TestMessageIsWhole(t *testing.T) {
 		fmt.Fprintf(w, `{"message": "%s value %s is invalid"}`, strings.Repeat("padding ", 40), secret)
 	}))
 	defer srv.Close()
-	_, err := New(srv.URL, nil).Do(t.Context(), http.MethodPut, "/x", nil, nil)
+	_, err := New(srv.URL, nil, WithHTTPClient(srv.Client())).Do(t.Context(), http.MethodPut, "/x", nil, nil)
 	if err == nil || !strings.Contains(err.Error(), secret) {
 		t.Errorf("the message was cut: %v", err)
 	}
