@@ -78,7 +78,11 @@ func WithBackoff(sleep func(context.Context, time.Duration) error) Option {
 func New(base string, auth func(http.Header), opts ...Option) *Client {
 	c := &Client{
 		base: strings.TrimSuffix(base, "/"), auth: auth,
-		hc: &http.Client{Timeout: defaultTimeout}, ua: "asc-auth", accept: "application/json",
+		// A transport of its own: the default one is shared with whatever
+		// else the process runs, and closing its idle connections (as
+		// httptest servers do) would break a request of this client.
+		hc: &http.Client{Timeout: defaultTimeout, Transport: http.DefaultTransport.(*http.Transport).Clone()},
+		ua: "asc-auth", accept: "application/json",
 		sleep: httpx.Sleep,
 	}
 	for _, o := range opts {
